@@ -1,0 +1,32 @@
+/*
+ * A client connection as the service layer sees it: an opaque, refcounted
+ * handle it can answer on. No libuv here. A session stays allocated while
+ * anyone holds a reference; once closed, session_is_open() is false and
+ * replies to it are dropped, so in-flight database work is orphaned safely.
+ */
+#ifndef KAMD_SESSION_H
+#define KAMD_SESSION_H
+
+#include <stdbool.h>
+
+#include "err.h"
+#include "model.h"
+
+struct kam_session;
+
+void session_ref(struct kam_session *s);
+void session_unref(struct kam_session *s);
+bool session_is_open(const struct kam_session *s);
+/* "ip:port" of the peer, valid while a reference is held. */
+const char *session_peer(const struct kam_session *s);
+
+/* Encode, frame, encrypt and queue a response. Dropped (returns 0) if the session is closed. */
+int session_send(struct kam_session *s, const struct kam_response *resp) KAM_MUST_CHECK;
+/* Send resp (if not NULL), then close once it is flushed: after a protocol error. */
+void session_send_and_close(struct kam_session *s, const struct kam_response *resp, const char *reason);
+/* After a successful login: frames up to the post-login maximum are accepted. */
+void session_set_authenticated(struct kam_session *s, bool yes);
+/* svc tells net that one request finished (for backpressure and drain accounting). */
+void session_request_done(struct kam_session *s);
+
+#endif
