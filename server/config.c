@@ -1,0 +1,1 @@
+/* placeholder */ typedef int kamd_config_placeholder;
