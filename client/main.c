@@ -1,1 +1,315 @@
-int main(void) { return 1; }  /* placeholder: replaced by the client work */
+/*
+ * kam: global options (flags, then KAM_SERVER/KAM_CA, then --config, then
+ * defaults), the table of commands and the dispatch to their handlers.
+ * Nothing here talks to the server; handlers do, through conn.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+/* Lines of a --config file longer than this are an error, not truncated. */
+#define CONFIG_LINE_MAX 4096
+/* "account unassign" and the like. */
+#define CMD_NAME_MAX 64
+
+static const struct cmd commands[] = {
+	{ { "login", NULL }, cmd_login,
+	  "login USER [--password-stdin]",
+	  "Log in as USER; the session is kept for this server until logout or expiry.",
+	  "Options:\n"
+	  "  --password-stdin   read the password as one line from stdin\n"
+	  "                     (otherwise it is asked for on the terminal, without echo)\n" },
+	{ { "logout", NULL }, cmd_logout,
+	  "logout",
+	  "End the session on this server: the server revokes it and the token is forgotten.",
+	  "" },
+	{ { "whoami", NULL }, cmd_whoami,
+	  "whoami",
+	  "Show who this session belongs to and until when it is valid.",
+	  "" },
+	{ { "user", "add" }, cmd_user_add,
+	  "user add USER --role junior|solution|manager|gm [--reports-to USER] [--password-stdin]",
+	  "Create a user (GM only). The new user's password is asked for twice on the terminal.",
+	  "Options:\n"
+	  "  --role ROLE          junior, solution, manager or gm\n"
+	  "  --reports-to USER    the user's manager\n"
+	  "  --password-stdin     read the password as one line from stdin\n" },
+	{ { "user", "list" }, cmd_user_list,
+	  "user list",
+	  "List users: USERNAME ROLE REPORTS_TO ACTIVE CREATED.",
+	  "" },
+	{ { "account", "add" }, cmd_account_add,
+	  "account add NAME --tier strategic|top|important|ordinary [--owner USER]",
+	  "Create an account and print its id.",
+	  "Options:\n"
+	  "  --tier TIER      strategic, top, important or ordinary\n"
+	  "  --owner USER     the owner (default: you); the owner is always on the team\n" },
+	{ { "account", "list" }, cmd_account_list,
+	  "account list [--tier T] [--stage S] [--owner USER] [--limit N] [--after ID]",
+	  "List the accounts you can see: ID NAME TIER STAGE STRATEGY OWNER TEAM.",
+	  "Options:\n"
+	  "  --tier TIER      only this tier: strategic, top, important or ordinary\n"
+	  "  --stage STAGE    only this stage: breakthrough, consolidation or occupation\n"
+	  "  --owner USER     only accounts owned by USER\n"
+	  "  --limit N        at most N accounts (1 to 1000), one page; without it, all pages\n"
+	  "  --after ID       start after account ID (paging)\n" },
+	{ { "account", "show" }, cmd_account_show,
+	  "account show ACCOUNT",
+	  "Show one account, layer by layer. ACCOUNT is its id or its exact name.",
+	  "" },
+	{ { "account", "set" }, cmd_account_set,
+	  "account set ACCOUNT FIELD=VALUE... [--if-version N]",
+	  "Change fields of an account; an empty VALUE clears an optional field.",
+	  "Fields: founded, headcount, business, revenue, budget, currency, suppliers,\n"
+	  "        notes, tier, stage, strategy (the server checks names and values).\n"
+	  "Options:\n"
+	  "  --if-version N   change only if the account is still at version N\n" },
+	{ { "account", "assign" }, cmd_account_assign,
+	  "account assign ACCOUNT USER",
+	  "Add USER to the account's team.",
+	  "" },
+	{ { "account", "unassign" }, cmd_account_unassign,
+	  "account unassign ACCOUNT USER",
+	  "Remove USER from the account's team (the owner stays).",
+	  "" },
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char global_help[] =
+	"Global options (before the command):\n"
+	"  --server HOST:PORT     the kamd to use (env KAM_SERVER; default " KAM_DEFAULT_SERVER ")\n"
+	"  --ca FILE              trust the server whose certificate FILE (a CA or the\n"
+	"                         self-signed certificate) verifies (env KAM_CA); without\n"
+	"                         it the certificate's fingerprint is pinned on first use\n"
+	"  --trust-on-first-use   pin an unknown server's certificate without asking\n"
+	"  --json                 machine output: one JSON document on stdout\n"
+	"  --config FILE          read 'server = ...' and 'ca = ...' from FILE\n"
+	"  -h, --help             show this help; every command takes --help too\n"
+	"  -V, --version          show the version\n"
+	"\n"
+	"State lives in $XDG_CONFIG_HOME/kam/ (default ~/.config/kam/): the session\n"
+	"token per server and the pinned certificate fingerprints.\n"
+	"\n"
+	"Exit codes: 0 ok, 1 local failure, 2 usage, 3 not authenticated, 4 permission\n"
+	"denied, 5 not found, 6 invalid input or conflict, 7 server unavailable or\n"
+	"network/TLS failure.\n";
+
+static bool is_help(const char *s)
+{
+	return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0;
+}
+
+static void print_commands(const char *group)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!group || strcmp(commands[i].words[0], group) == 0)
+			printf("  kam %s\n      %s\n", commands[i].synopsis, commands[i].summary);
+}
+
+static void print_usage(void)
+{
+	printf("usage: kam [GLOBAL OPTIONS] COMMAND [ARGS]\n\n"
+	       "kam is the client of KAM, the key-account store.\n\nCommands:\n");
+	print_commands(NULL);
+	printf("\n%s", global_help);
+}
+
+/* ---- configuration ---- */
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	*end = '\0';
+	return s;
+}
+
+/* key = value lines ('#' comments); sets what the flags and the environment left unset. Reports. */
+static int config_load(struct cli *cli, const char *path)
+{
+	char line[CONFIG_LINE_MAX];
+	FILE *f = fopen(path, "r");
+	int lineno = 0, rc = KAM_EXIT_OK;
+
+	if (!f)
+		return cli_fail(cli, KAM_EXIT_USAGE, CLI_CODE_USAGE, NULL, "cannot read config %s: %s", path,
+				strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			rc = cli_fail(cli, KAM_EXIT_USAGE, CLI_CODE_USAGE, NULL, "%s:%d: line too long", path, lineno);
+			goto out;
+		}
+		char *s = trim(line), *eq = strchr(s, '=');
+		if (s[0] == '\0' || s[0] == '#')
+			continue;
+		if (!eq) {
+			rc = cli_fail(cli, KAM_EXIT_USAGE, CLI_CODE_USAGE, NULL, "%s:%d: expected key = value",
+				      path, lineno);
+			goto out;
+		}
+		*eq = '\0';
+		char *key = trim(s), *val = trim(eq + 1);
+		size_t vlen = strlen(val);
+		if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {
+			val[vlen - 1] = '\0';
+			val++;
+		}
+		const char **slot = strcmp(key, "server") == 0 ? &cli->server
+				  : strcmp(key, "ca") == 0 ? &cli->ca : NULL;
+		if (!slot) {
+			rc = cli_fail(cli, KAM_EXIT_USAGE, CLI_CODE_USAGE, NULL,
+				      "%s:%d: unknown key '%s' (expected server or ca)", path, lineno, key);
+			goto out;
+		}
+		if (*slot)
+			continue;   /* a flag or the environment said it already */
+		if (!(*slot = kam_arena_strdup(&cli->arena, val))) {
+			rc = cli_fail_nomem(cli);
+			goto out;
+		}
+	}
+	if (ferror(f))
+		rc = cli_fail(cli, KAM_EXIT_USAGE, CLI_CODE_USAGE, NULL, "cannot read config %s", path);
+out:
+	fclose(f);
+	return rc;
+}
+
+static const char *env_nonempty(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && v[0] ? v : NULL;
+}
+
+/* Global options up to the command word; *done set for --help/--version. Reports. */
+static int parse_global(struct cli *cli, int argc, char **argv, bool *done)
+{
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'f' },
+		{ "trust-on-first-use", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL;
+	int ch, rc;
+
+	opterr = 0;
+	/* '+': stop at the command word; its options are its own. */
+	while ((ch = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': cli->server = optarg; break;
+		case 'c': cli->ca = optarg; break;
+		case 'j': cli->json = true; break;
+		case 'f': config = optarg; break;
+		case 't': cli->tofu = true; break;
+		case 'h':
+			print_usage();
+			*done = true;
+			return KAM_EXIT_OK;
+		case 'V':
+			printf("kam %s\n", KAM_VERSION);
+			*done = true;
+			return KAM_EXIT_OK;
+		case ':':
+			return cli_usage_error(cli, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				return cli_usage_error(cli, "unknown option '-%c'", optopt);
+			return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!cli->server)
+		cli->server = env_nonempty("KAM_SERVER");
+	if (!cli->ca)
+		cli->ca = env_nonempty("KAM_CA");
+	if (config && (rc = config_load(cli, config)) != 0)
+		return rc;
+	if (!cli->server)
+		cli->server = KAM_DEFAULT_SERVER;
+	if (endpoint_parse(cli->server, &cli->ep) < 0)
+		return cli_usage_error(cli, "invalid server '%s' (expected HOST:PORT)", cli->server);
+	return KAM_EXIT_OK;
+}
+
+/* ---- dispatch ---- */
+
+static int run_cmd(struct cli *cli, const struct cmd *c, int argc, char **argv)
+{
+	static char name[CMD_NAME_MAX];
+
+	snprintf(name, sizeof(name), "%s%s%s", c->words[0], c->words[1] ? " " : "",
+		 c->words[1] ? c->words[1] : "");
+	cli->cmd = c;
+	cli->cmd_name = name;
+	optind = 0;   /* glibc: a full reset, a new argv follows */
+	return c->run(cli, argc, argv);
+}
+
+/* argv[0] is the first command word. */
+static int dispatch(struct cli *cli, int argc, char **argv)
+{
+	const char *w0 = argv[0], *w1 = argc > 1 ? argv[1] : NULL;
+	bool group = false;
+
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const struct cmd *c = &commands[i];
+		if (strcmp(c->words[0], w0) != 0)
+			continue;
+		if (!c->words[1])
+			return run_cmd(cli, c, argc, argv);
+		group = true;
+		if (w1 && strcmp(c->words[1], w1) == 0)
+			return run_cmd(cli, c, argc - 1, argv + 1);
+	}
+	if (!group)
+		return cli_usage_error(cli, "unknown command '%s'", w0);
+	if (w1 && is_help(w1)) {
+		printf("usage: kam %s COMMAND [ARGS]\n\nCommands:\n", w0);
+		print_commands(w0);
+		return KAM_EXIT_OK;
+	}
+	char hint[CMD_NAME_MAX + 32];
+	snprintf(hint, sizeof(hint), "run 'kam %s --help'", w0);
+	if (!w1)
+		return cli_fail(cli, KAM_EXIT_USAGE, CLI_CODE_USAGE, hint, "missing command after '%s'", w0);
+	return cli_fail(cli, KAM_EXIT_USAGE, CLI_CODE_USAGE, hint, "unknown command '%s %s'", w0, w1);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { 0 };
+	bool done = false;
+	int rc;
+
+	kam_arena_init(&cli.arena);
+	rc = parse_global(&cli, argc, argv, &done);
+	if (rc == 0 && !done) {
+		if (optind >= argc)
+			rc = cli_usage_error(&cli, "missing command");
+		else
+			rc = dispatch(&cli, argc - optind, argv + optind);
+	}
+	conn_close(cli.conn);
+	cli_wipe(cli.token, sizeof(cli.token));
+	kam_arena_free(&cli.arena);
+	/* A result that did not reach stdout (disk full, closed pipe) is a failure. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "kam: error: cannot write the output: %s\n", strerror(errno));
+		if (rc == 0)
+			rc = KAM_EXIT_LOCAL;
+	}
+	return rc;
+}

@@ -29,6 +29,11 @@ struct kamd_config {
 	int max_connections;          /* default 1024 */
 	int shutdown_grace_s;         /* SIGTERM drain limit, default 10 */
 	char *log_level;              /* default "info" */
+	int login_timeout_s;          /* connection must log in within this, default 10 */
+	int idle_timeout_s;           /* authenticated connection without a frame, default 900 */
+	int max_inflight_per_session; /* requests running per connection before reading pauses, default 32 */
+	uint32_t max_queued_output;   /* unsent bytes per connection before reading pauses, default 1 MiB */
+	char *bootstrap_gm;           /* --bootstrap-gm USER (flag only): then TLS is not required */
 };
 
 void config_defaults(struct kamd_config *c);

@@ -1,0 +1,255 @@
+/*
+ * The store's pool: pool_size connections, a queue for jobs no connection can
+ * take yet (each waits at most STORE_QUEUE_WAIT_MS), and the dispatcher that
+ * hands queued jobs, just before the loop blocks, to the ready connection with
+ * the fewest outstanding. A job's callback never runs inside the call that
+ * queued it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/pool.h"
+#include "db/store.h"
+#include "log.h"
+
+/* How long a job may wait for a connection before it fails with KAM_EUNAVAIL. */
+#define STORE_QUEUE_WAIT_MS 5000
+/* Jobs pipelined on one connection: bounds what one lost connection takes down with it. */
+#define PG_CONN_MAX_JOBS 64
+/* More connections than this only crowd PostgreSQL; kamd's work per request is small. */
+#define STORE_POOL_MAX 64
+
+static void queue_push(struct store *st, struct pg_job *job)
+{
+	job->next = NULL;
+	if (st->q_tail)
+		st->q_tail->next = job;
+	else
+		st->q_head = job;
+	st->q_tail = job;
+}
+
+static struct pg_job *queue_pop(struct store *st)
+{
+	struct pg_job *job = st->q_head;
+
+	if (job) {
+		st->q_head = job->next;
+		if (!st->q_head)
+			st->q_tail = NULL;
+		job->next = NULL;
+	}
+	return job;
+}
+
+uint32_t pool_random(struct store *st)
+{
+	/* xorshift64: jitter needs spread, not secrecy. */
+	st->rng ^= st->rng << 13;
+	st->rng ^= st->rng >> 7;
+	st->rng ^= st->rng << 17;
+	return (uint32_t)(st->rng >> 32);
+}
+
+void pool_job_done(struct pg_job *job, int err)
+{
+	job->st->pending--;
+	job->finish(job, err);
+	pg_job_free(job);
+}
+
+void pool_release(struct store *st)
+{
+	void (*cb)(void *arg);
+	void *arg;
+
+	if (--st->live > 0 || !st->closing)
+		return;
+	cb = st->close_cb;
+	arg = st->close_arg;
+	pg_hosts_free(&st->hosts);
+	free(st->conns);
+	free(st->conninfo);
+	free(st);
+	if (cb)
+		cb(arg);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	pool_release(h->data);
+}
+
+/* The ready connection with the fewest outstanding jobs, if any has room. */
+static struct pg_conn *pool_pick(struct store *st)
+{
+	struct pg_conn *best = NULL;
+
+	if (st->closing)
+		return NULL;
+	for (int i = 0; i < st->n_conns; i++) {
+		struct pg_conn *c = &st->conns[i];
+
+		if (c->state == PGC_READY && c->n_jobs < PG_CONN_MAX_JOBS && (!best || c->n_jobs < best->n_jobs))
+			best = c;
+	}
+	return best;
+}
+
+static void on_deadline(uv_timer_t *t);
+
+/* Time the oldest queued job out; nothing queued, no timer. */
+static void pool_arm_deadline(struct store *st)
+{
+	uint64_t now;
+
+	if (st->closing)
+		return;
+	if (!st->q_head) {
+		uv_timer_stop(&st->deadline);
+		return;
+	}
+	now = uv_now(st->loop);
+	uv_timer_start(&st->deadline, on_deadline, st->q_head->deadline > now ? st->q_head->deadline - now : 0, 0);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+	struct store *st = t->data;
+	uint64_t now = uv_now(st->loop);
+	size_t n = 0;
+
+	/* FIFO with one wait for all: expired jobs are at the front. */
+	while (!st->closing && st->q_head && st->q_head->deadline <= now) {
+		pool_job_done(queue_pop(st), KAM_EUNAVAIL);
+		n++;
+	}
+	if (n)
+		log_warn("db: no database connection for %d ms: %zu request%s failed", STORE_QUEUE_WAIT_MS, n,
+			 n == 1 ? "" : "s");
+	pool_arm_deadline(st);
+}
+
+static void on_dispatch(uv_prepare_t *h)
+{
+	struct store *st = h->data;
+	struct pg_conn *c;
+
+	while (st->q_head && (c = pool_pick(st)) != NULL)
+		pg_conn_send(c, queue_pop(st));
+	for (int i = 0; !st->closing && i < st->n_conns; i++) {
+		if (st->conns[i].unflushed)
+			pg_conn_flush(&st->conns[i]);
+	}
+	/* What is left waits for pool_kick (a connection ready, or room on one) or its deadline. */
+	uv_prepare_stop(h);
+	pool_arm_deadline(st);
+}
+
+void pool_kick(struct store *st)
+{
+	if (!st->closing && st->q_head)
+		uv_prepare_start(&st->dispatch, on_dispatch);
+}
+
+int pool_submit(struct pg_job *job)
+{
+	struct store *st = job->st;
+	int err = job->build_err;
+
+	if (!err && job->nstmts == 0)
+		err = KAM_EINTERNAL;
+	for (int i = 0; !err && i < job->nstmts; i++) {
+		const struct pg_job_stmt *s = &job->stmts[i];
+
+		if (s->nparams != s->def->nparams) {
+			log_error("db: %s bound with %d parameters, expects %d", s->def->name, s->nparams,
+				  s->def->nparams);
+			err = KAM_EINTERNAL;
+		}
+	}
+	if (err) {
+		pg_job_free(job);
+		return err;
+	}
+	job->deadline = uv_now(st->loop) + STORE_QUEUE_WAIT_MS;
+	queue_push(st, job);
+	st->pending++;
+	pool_kick(st);
+	return 0;
+}
+
+int store_open(uv_loop_t *loop, const struct store_config *cfg, struct store **out)
+{
+	struct store *st = NULL;
+	int err;
+
+	if (!loop || !cfg || !cfg->conninfo || !out || cfg->pool_size < 1 || cfg->pool_size > STORE_POOL_MAX ||
+	    cfg->session_idle_s < 1 || cfg->session_absolute_s < 1)
+		return KAM_EINVAL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return KAM_ENOMEM;
+	st->conns = calloc((size_t)cfg->pool_size, sizeof(*st->conns));
+	st->conninfo = strdup(cfg->conninfo);
+	if (!st->conns || !st->conninfo) {
+		err = KAM_ENOMEM;
+		goto fail;
+	}
+	err = pg_hosts_parse(cfg->conninfo, &st->hosts);
+	if (err)
+		goto fail;
+	/* Nothing below can fail: handles exist only once the store will be closed properly. */
+	st->loop = loop;
+	st->n_conns = cfg->pool_size;
+	st->session_idle_s = cfg->session_idle_s;
+	st->session_absolute_s = cfg->session_absolute_s;
+	st->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)st;
+	if (!st->rng)
+		st->rng = 1;
+	(void)uv_prepare_init(loop, &st->dispatch);
+	st->dispatch.data = st;
+	(void)uv_timer_init(loop, &st->deadline);
+	st->deadline.data = st;
+	st->live = 2;
+	for (int i = 0; i < st->n_conns; i++)
+		pg_conn_init(&st->conns[i], st, i);
+	for (int i = 0; i < st->n_conns; i++)
+		pg_conn_start(&st->conns[i]);
+	*out = st;
+	return 0;
+fail:
+	pg_hosts_free(&st->hosts);
+	free(st->conns);
+	free(st->conninfo);
+	free(st);
+	return err;
+}
+
+void store_close(struct store *st, void (*cb)(void *arg), void *arg)
+{
+	struct pg_job *job;
+
+	if (!st) {
+		if (cb)
+			cb(arg);
+		return;
+	}
+	if (st->closing)
+		return;
+	st->closing = true;
+	st->close_cb = cb;
+	st->close_arg = arg;
+	uv_close((uv_handle_t *)&st->dispatch, on_handle_closed);
+	uv_close((uv_handle_t *)&st->deadline, on_handle_closed);
+	/* Callbacks run from here may call the store again; closing makes that KAM_ECANCELED. */
+	while ((job = queue_pop(st)) != NULL)
+		pool_job_done(job, KAM_ECANCELED);
+	for (int i = 0; i < st->n_conns; i++)
+		pg_conn_stop(&st->conns[i]);
+}
+
+size_t store_pending(const struct store *st)
+{
+	return st ? st->pending : 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * Internal to db/: the store itself (pool.c) as the connections and the
+ * sql_<aggregate>.c files see it.
+ */
+#ifndef KAMD_DB_POOL_H
+#define KAMD_DB_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "db/job.h"
+#include "db/pgconn.h"
+
+struct store {
+	uv_loop_t *loop;
+	char *conninfo;
+	struct pg_hosts hosts;
+	int session_idle_s;
+	int session_absolute_s;
+	int n_conns;
+	struct pg_conn *conns;
+	struct pg_job *q_head, *q_tail;   /* waiting for a connection to take them */
+	size_t pending;                   /* queued and on connections */
+	uv_prepare_t dispatch;            /* hands queued jobs to connections before the loop blocks */
+	uv_timer_t deadline;              /* fails jobs that waited too long for a connection */
+	unsigned live;                    /* handles and requests whose final callback has not run */
+	bool closing;
+	void (*close_cb)(void *arg);
+	void *close_arg;
+	uint64_t rng;                     /* backoff jitter */
+};
+
+/* Validate the job's bindings and queue it; on error the job is freed and nothing is called. */
+int pool_submit(struct pg_job *job) KAM_MUST_CHECK;
+/* A connection became ready or finished a job: dispatch queued jobs before the loop blocks. */
+void pool_kick(struct store *st);
+/* Finish a job (the caller's callback) and free it. */
+void pool_job_done(struct pg_job *job, int err);
+/* A handle closed or a request completed; the last one after store_close frees the store. */
+void pool_release(struct store *st);
+/* A pseudo-random number for jitter. */
+uint32_t pool_random(struct store *st);
+
+#endif

@@ -1,1 +1,0 @@
-/* placeholder: replaced by the network-layer work */ typedef int kamd_net_placeholder;

@@ -1,0 +1,26 @@
+/*
+ * Password hashes as PHC strings (argon2id), internal to svc/: reading the
+ * cost parameters back out of a stored hash to decide on rehash-on-login.
+ * svc_password_hash itself is declared in svc.h. Pure; no store, no I/O.
+ */
+#ifndef KAMD_SVC_PASSWD_H
+#define KAMD_SVC_PASSWD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "svc.h"
+
+/* Room for any PHC string svc_password_hash makes (argon2_encodedlen of the largest
+ * parameters with a 16-byte salt and a 32-byte hash is 116, plus slack). */
+#define SVC_PHC_MAX 160
+#define SVC_SALT_LEN 16
+#define SVC_HASH_LEN 32
+
+/* m (KiB), t and p of an argon2id PHC string; KAM_EINVAL if it is not one. */
+int svc_phc_params(const char *phc, uint32_t *m_kib, uint32_t *t, uint32_t *p) KAM_MUST_CHECK;
+/* True when phc was made with any cost below cfg's (or cannot be read): rehash after login. */
+bool svc_phc_needs_rehash(const char *phc, const struct svc_config *cfg);
+
+#endif

@@ -1,0 +1,452 @@
+/*
+ * The request pipeline every operation follows, in one order: decode ->
+ * authenticate -> the op's handler (authorize -> store with audit) -> reply.
+ * A call owns everything of one request and call_end() is its only exit, for
+ * success, error and denial alike. Store errors map to wire statuses only in
+ * svc_fail_store(). Must not include uv.h or libpq-fe.h, nor log secrets.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "db/store.h"
+#include "fields.h"
+#include "hash.h"
+#include "log.h"
+#include "msg.h"
+#include "net/session.h"
+#include "passwd.h"
+#include "svc_call.h"
+
+#define MSG_NOT_LOGGED_IN "not logged in; run: kam login USER"
+#define MSG_SESSION_GONE "session expired or revoked; run: kam login USER"
+#define MSG_DB_DOWN "database unavailable; try again"
+#define MSG_INTERNAL "internal error in kamd; its log has the details"
+
+/* One line of error text: the longest account name (200 bytes) plus the wording. */
+#define SVC_MSG_MAX 1024
+
+struct svc_op {
+	enum kam_op op;
+	void (*handler)(struct svc_call *c);
+	bool needs_auth;        /* everything but login runs as an authenticated principal */
+};
+
+/* The dispatch table: one row per operation, indexed by enum kam_op. */
+static const struct svc_op svc_ops[KAM_OP__COUNT] = {
+	[KAM_OP_LOGIN]            = { KAM_OP_LOGIN,            svc_op_login,          false },
+	[KAM_OP_LOGOUT]           = { KAM_OP_LOGOUT,           svc_op_logout,         true },
+	[KAM_OP_WHOAMI]           = { KAM_OP_WHOAMI,           svc_op_whoami,         true },
+	[KAM_OP_USER_ADD]         = { KAM_OP_USER_ADD,         svc_op_user_add,       true },
+	[KAM_OP_USER_LIST]        = { KAM_OP_USER_LIST,        svc_op_user_list,      true },
+	[KAM_OP_ACCOUNT_ADD]      = { KAM_OP_ACCOUNT_ADD,      svc_op_account_add,    true },
+	[KAM_OP_ACCOUNT_LIST]     = { KAM_OP_ACCOUNT_LIST,     svc_op_account_list,   true },
+	[KAM_OP_ACCOUNT_SHOW]     = { KAM_OP_ACCOUNT_SHOW,     svc_op_account_show,   true },
+	[KAM_OP_ACCOUNT_SET]      = { KAM_OP_ACCOUNT_SET,      svc_op_account_set,    true },
+	[KAM_OP_ACCOUNT_ASSIGN]   = { KAM_OP_ACCOUNT_ASSIGN,   svc_op_account_member, true },
+	[KAM_OP_ACCOUNT_UNASSIGN] = { KAM_OP_ACCOUNT_UNASSIGN, svc_op_account_member, true },
+};
+
+/* What a refusal says the caller may not do (after "a ROLE may not"). */
+static const char *const action_phrase[AZ__COUNT] = {
+	[AZ_SESSION] = "use a session",
+	[AZ_USER_ADD] = "add users (the GM does)",
+	[AZ_USER_LIST] = "list users",
+	[AZ_ACCOUNT_LIST] = "list accounts",
+	[AZ_ACCOUNT_CREATE] = "create accounts",
+	[AZ_ACCOUNT_CREATE_FOR] = "create accounts owned by someone else",
+	[AZ_ACCOUNT_READ] = "read this account",
+	[AZ_ACCOUNT_WRITE_INFO] = "change the information layer",
+	[AZ_ACCOUNT_WRITE_PLAN] = "change the stage or strategy",
+	[AZ_ACCOUNT_WRITE_TIER] = "change the tier",
+	[AZ_ACCOUNT_SET_STRATEGIC] = "move an account into or out of the strategic tier (the GM does)",
+	[AZ_ACCOUNT_ASSIGN] = "change the team",
+};
+
+static const char *const role_noun[KAM_ROLE__COUNT] = {
+	[KAM_ROLE_NONE] = "a user without a role",
+	[KAM_ROLE_JUNIOR] = "a junior rep",
+	[KAM_ROLE_SOLUTION] = "a solution rep",
+	[KAM_ROLE_MANAGER] = "a manager",
+	[KAM_ROLE_GM] = "the GM",
+};
+
+static struct {
+	struct store *st;                /* NULL: not initialised */
+	struct svc_config cfg;
+	char dummy_hash[SVC_PHC_MAX];
+} svc;
+
+struct store *svc_store(void)
+{
+	return svc.st;
+}
+
+const struct svc_config *svc_config(void)
+{
+	return &svc.cfg;
+}
+
+const char *svc_dummy_hash(void)
+{
+	return svc.dummy_hash;
+}
+
+int svc_init(const struct svc_config *cfg, struct store *st)
+{
+	uint8_t random[32];
+	char password[2 * sizeof(random) + 1];
+	int rc;
+
+	if (!cfg || !st)
+		return KAM_EINVAL;
+	svc.cfg = *cfg;
+	/* Unknown users are verified against this, so they cost what known users cost. */
+	rc = kam_random_bytes(random, sizeof(random));
+	if (rc == 0) {
+		kam_hex_encode(random, sizeof(random), password);
+		rc = svc_password_hash(&svc.cfg, password, svc.dummy_hash, sizeof(svc.dummy_hash));
+	}
+	explicit_bzero(random, sizeof(random));
+	explicit_bzero(password, sizeof(password));
+	if (rc < 0)
+		return rc;
+	svc.st = st;
+	return 0;
+}
+
+void svc_shutdown(void)
+{
+	explicit_bzero(&svc, sizeof(svc));
+}
+
+/* Passwords and tokens must not outlive the call in freed memory. */
+static void wipe_secrets(struct svc_call *c)
+{
+	char *pw = NULL;
+
+	explicit_bzero(c->req.token, sizeof(c->req.token));
+	if (c->req.op == KAM_OP_LOGIN) {
+		pw = (char *)c->req.u.login.password;
+		explicit_bzero(c->resp.u.login.token, sizeof(c->resp.u.login.token));
+	} else if (c->req.op == KAM_OP_USER_ADD) {
+		pw = (char *)c->req.u.user_add.password;
+	}
+	if (pw)
+		explicit_bzero(pw, strlen(pw));
+}
+
+static void send_reply(struct svc_call *c)
+{
+	struct kam_response fallback;
+	int rc;
+
+	if (c->close_after) {
+		session_send_and_close(c->session, &c->resp, c->resp.error.message);
+		return;
+	}
+	rc = session_send(c->session, &c->resp);
+	if (rc == 0)
+		return;
+	kam_log(KAM_LOG_ERROR, c->peer, "cannot send the reply to %s #%llu: %s",
+		kam_op_str(c->req.op), (unsigned long long)c->req.id, kam_strerror(rc));
+	fallback = (struct kam_response){
+		.id = c->req.id,
+		.op = KAM_OP_NONE,
+		.error = { KAM_STATUS_INTERNAL, MSG_INTERNAL, "" },
+	};
+	if (session_send(c->session, &fallback) < 0)
+		session_send_and_close(c->session, NULL, "reply could not be sent");
+}
+
+/* The one way a call ends: reply if anyone is listening, then release everything. */
+static void call_end(struct svc_call *c)
+{
+	kam_log(KAM_LOG_DEBUG, c->peer, "%s %s #%llu -> %s", c->who.username[0] ? c->who.username : "-",
+		kam_op_str(c->req.op), (unsigned long long)c->req.id,
+		c->resp.error.code ? kam_status_str(c->resp.error.code) : "ok");
+	if (session_is_open(c->session))
+		send_reply(c);
+	wipe_secrets(c);
+	session_request_done(c->session);
+	session_unref(c->session);
+	kam_arena_free(&c->arena);
+	free(c);
+}
+
+void svc_reply(struct svc_call *c)
+{
+	c->resp.id = c->req.id;
+	c->resp.op = c->req.op;
+	c->resp.error = (struct kam_error){ KAM_STATUS_OK, "", "" };
+	call_end(c);
+}
+
+void svc_reply_error(struct svc_call *c, enum kam_status code, const char *field, const char *fmt, ...)
+{
+	char line[SVC_MSG_MAX];
+	const char *msg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	msg = kam_arena_strdup(&c->arena, line);
+	c->resp.id = c->req.id;
+	c->resp.op = KAM_OP_NONE;
+	c->resp.error = (struct kam_error){ code, msg ? msg : MSG_INTERNAL, field ? field : "" };
+	call_end(c);
+}
+
+void svc_reply_account_not_found(struct svc_call *c)
+{
+	const char *ref = c->account_ref ? c->account_ref : "";
+
+	/* Used for missing and for invisible accounts alike: nothing may differ. */
+	if (svc_ref_is_id(ref))
+		svc_reply_error(c, KAM_STATUS_NOT_FOUND, "account", "no account %s", ref);
+	else
+		svc_reply_error(c, KAM_STATUS_NOT_FOUND, "account", "no account named %s", ref);
+}
+
+void svc_fail_store(struct svc_call *c, int err)
+{
+	const char *ref = c->account_ref ? c->account_ref : "";
+
+	switch (err) {
+	case KAM_ENOTFOUND:
+		if (c->account_ref)
+			svc_reply_account_not_found(c);
+		else
+			svc_reply_error(c, KAM_STATUS_NOT_FOUND, NULL, "not found");
+		return;
+	case KAM_ECONFLICT:
+		svc_reply_error(c, KAM_STATUS_CONFLICT, NULL, "%s",
+				c->msg_conflict ? c->msg_conflict : "conflicts with existing data");
+		return;
+	case KAM_ESTALE:
+		if (c->stale_version > 0)
+			svc_reply_error(c, KAM_STATUS_CONFLICT, NULL,
+					"account %s was changed by someone else (now version %lld); show it and retry",
+					ref, (long long)c->stale_version);
+		else
+			svc_reply_error(c, KAM_STATUS_CONFLICT, NULL,
+					"account %s was changed by someone else; show it and retry", ref);
+		return;
+	case KAM_EINVAL:
+		svc_reply_error(c, KAM_STATUS_INVALID_ARGUMENT, c->field_invalid, "%s",
+				c->msg_invalid ? c->msg_invalid : "the database refused a value");
+		return;
+	case KAM_EUNAVAIL:
+	case KAM_ECANCELED:
+		svc_reply_error(c, KAM_STATUS_UNAVAILABLE, NULL, MSG_DB_DOWN);
+		return;
+	case KAM_EUNAUTH:
+		svc_reply_error(c, KAM_STATUS_UNAUTHENTICATED, NULL, MSG_SESSION_GONE);
+		return;
+	default:
+		kam_log(KAM_LOG_ERROR, c->peer, "%s #%llu failed: %s", kam_op_str(c->req.op),
+			(unsigned long long)c->req.id, kam_strerror(err));
+		svc_reply_error(c, KAM_STATUS_INTERNAL, NULL, MSG_INTERNAL);
+		return;
+	}
+}
+
+bool svc_user_found(struct svc_call *c, int err, const struct kam_user *u, const char *username,
+		    const char *field, enum kam_status missing, bool need_active)
+{
+	if (err == KAM_ENOTFOUND) {
+		svc_reply_error(c, missing, field, "no user named %s", username);
+		return false;
+	}
+	if (err < 0) {
+		svc_fail_store(c, err);
+		return false;
+	}
+	if (need_active && !u->active) {
+		svc_reply_error(c, KAM_STATUS_INVALID_ARGUMENT, field, "user %s is deactivated", username);
+		return false;
+	}
+	return true;
+}
+
+struct audit_entry *svc_audit(struct svc_call *c, int64_t account_id, enum audit_result result)
+{
+	audit_entry_init(&c->audit, &c->who, c->req.op, account_id, result, c->peer);
+	return &c->audit;
+}
+
+const char *svc_json_detail(struct svc_call *c, json_t *obj)
+{
+	char *text;
+	const char *out;
+
+	if (!obj)
+		goto fail;
+	text = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (!text)
+		goto fail;
+	out = kam_arena_strdup(&c->arena, text);
+	free(text);
+	if (!out)
+		goto fail;
+	return out;
+fail:
+	kam_log(KAM_LOG_ERROR, c->peer, "cannot build the audit detail of %s: out of memory",
+		kam_op_str(c->req.op));
+	return NULL;
+}
+
+static void deny_reply(struct svc_call *c)
+{
+	const char *role = (unsigned)c->who.role < KAM_ROLE__COUNT ? role_noun[c->who.role] : role_noun[0];
+
+	if (c->denied == AUTHZ_DENY_NOT_FOUND) {
+		svc_reply_account_not_found(c);
+		return;
+	}
+	if (c->account_ref)
+		svc_reply_error(c, KAM_STATUS_PERMISSION_DENIED, NULL, "permission denied: %s may not %s (account %s)",
+				role, action_phrase[c->denied_action], c->account_ref);
+	else
+		svc_reply_error(c, KAM_STATUS_PERMISSION_DENIED, NULL, "permission denied: %s may not %s",
+				role, action_phrase[c->denied_action]);
+}
+
+static void on_denial_audited(void *arg, int err)
+{
+	struct svc_call *c = arg;
+
+	/* The refusal stands whether or not its record could be written. */
+	if (err < 0)
+		kam_log(KAM_LOG_ERROR, c->peer, "cannot audit the denial of %s to %s: %s",
+			authz_action_str(c->denied_action), c->who.username, kam_strerror(err));
+	deny_reply(c);
+}
+
+bool svc_authorize(struct svc_call *c, const enum authz_action *actions, size_t n,
+		   enum kam_relation rel, int64_t account_id)
+{
+	struct audit_entry *e;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		enum authz_decision d = authz_decide(c->who.role, actions[i], rel);
+
+		if (d == AUTHZ_ALLOW)
+			continue;
+		c->denied = d;
+		c->denied_action = actions[i];
+		kam_log(KAM_LOG_INFO, c->peer, "denied %s to %s (%s, %s)", authz_action_str(actions[i]),
+			c->who.username, kam_role_str(c->who.role), kam_relation_str(rel));
+		e = svc_audit(c, account_id, AUDIT_DENIED);
+		e->detail = svc_json_detail(c, json_pack("{s:s, s:s}", "denied", authz_action_str(actions[i]),
+							  "relation", kam_relation_str(rel)));
+		rc = store_audit_write(svc.st, e, on_denial_audited, c);
+		if (rc < 0)
+			on_denial_audited(c, rc);
+		return false;
+	}
+	return true;
+}
+
+static void run_handler(struct svc_call *c)
+{
+	/* Nobody is waiting for the answer: start no work on their behalf. */
+	if (!session_is_open(c->session)) {
+		call_end(c);
+		return;
+	}
+	c->handler(c);
+}
+
+static void on_session_checked(void *arg, int err, const struct kam_principal *who)
+{
+	struct svc_call *c = arg;
+
+	if (err == KAM_EUNAUTH || err == KAM_ENOTFOUND) {
+		svc_reply_error(c, KAM_STATUS_UNAUTHENTICATED, NULL, MSG_SESSION_GONE);
+		return;
+	}
+	if (err < 0) {
+		svc_fail_store(c, err);
+		return;
+	}
+	c->who = *who;
+	c->who.username[KAM_MAX_USERNAME] = '\0';
+	if (session_is_open(c->session))
+		session_set_authenticated(c->session, true);
+	run_handler(c);
+}
+
+static void authenticate(struct svc_call *c)
+{
+	int rc;
+
+	if (!c->req.has_token) {
+		svc_reply_error(c, KAM_STATUS_UNAUTHENTICATED, NULL, MSG_NOT_LOGGED_IN);
+		return;
+	}
+	/* Only the hash of a token is ever stored or compared. */
+	kam_sha256(c->req.token, KAM_TOKEN_LEN, c->token_hash);
+	rc = store_session_check(svc.st, c->token_hash, on_session_checked, c);
+	if (rc < 0)
+		svc_fail_store(c, rc);
+}
+
+void svc_on_frame(struct kam_session *s, const uint8_t *payload, size_t len)
+{
+	struct svc_call *c = calloc(1, sizeof(*c));
+	const struct svc_op *op;
+	const char *why = NULL, *field = NULL;
+	int rc;
+
+	if (!c) {
+		/* Not even an error reply can be built: drop the connection. */
+		kam_log(KAM_LOG_ERROR, session_peer(s), "out of memory for a request; closing");
+		session_send_and_close(s, NULL, "out of memory");
+		session_request_done(s);
+		return;
+	}
+	kam_arena_init(&c->arena);
+	session_ref(s);
+	c->session = s;
+	c->peer = kam_arena_strdup(&c->arena, session_peer(s));
+	if (!c->peer)
+		c->peer = "?";
+
+	rc = msg_request_decode(payload, len, &c->arena, &c->req, &why, &field);
+	if (rc == KAM_EPROTO) {
+		/* Never resynchronise after garbage: one error frame (id 0), then close. */
+		c->req.id = 0;
+		c->close_after = true;
+		svc_reply_error(c, KAM_STATUS_PROTOCOL, NULL, "malformed request");
+		return;
+	}
+	if (rc == KAM_EINVAL) {
+		svc_reply_error(c, KAM_STATUS_INVALID_ARGUMENT, field, "%s", why ? why : "invalid request");
+		return;
+	}
+	if (rc < 0) {
+		svc_fail_store(c, rc);
+		return;
+	}
+	if (!svc.st) {
+		svc_reply_error(c, KAM_STATUS_UNAVAILABLE, NULL, "kamd is not ready; try again");
+		return;
+	}
+	op = (unsigned)c->req.op < KAM_OP__COUNT ? &svc_ops[c->req.op] : NULL;
+	if (!op || !op->handler) {
+		svc_reply_error(c, KAM_STATUS_INVALID_ARGUMENT, NULL, "the request names no known operation");
+		return;
+	}
+	c->handler = op->handler;
+	if (op->needs_auth)
+		authenticate(c);
+	else
+		run_handler(c);
+}

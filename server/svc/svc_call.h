@@ -1,0 +1,103 @@
+/*
+ * Internal to svc/: the call that carries one request through the pipeline,
+ * and the helpers every handler finishes with. A handler is entered with the
+ * request decoded and (except login) the caller authenticated; it must end
+ * every path in exactly one of svc_reply, svc_reply_error, svc_fail_store or
+ * a false svc_authorize, after which the call is gone.
+ */
+#ifndef KAMD_SVC_CALL_H
+#define KAMD_SVC_CALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "audit/audit.h"
+#include "authz.h"
+#include "model.h"
+#include "svc.h"
+#include "types.h"
+
+struct json_t;
+
+struct svc_call {
+	struct kam_arena arena;         /* owns every string of req, resp and op_state */
+	struct kam_request req;
+	struct kam_response resp;       /* the handler fills resp.u, then svc_reply */
+	struct kam_principal who;       /* valid once authenticated */
+	struct kam_session *session;    /* referenced until the call ends */
+	const char *peer;               /* "ip:port", in the arena: the log prefix */
+	void (*handler)(struct svc_call *c);
+	bool close_after;               /* protocol error: send, then close the connection */
+	/* What the store is handed lives here, not on a stack, so the store may keep
+	 * pointers to it until its callback runs. */
+	struct audit_entry audit;
+	uint8_t token_hash[KAM_SHA256_LEN];
+	/* The refusal svc_authorize is answering, while its audit write runs. */
+	enum authz_action denied_action;
+	enum authz_decision denied;
+	/* Wording of store errors that depends on the request (see svc_fail_store). */
+	const char *account_ref;        /* the account as the caller named it */
+	int64_t stale_version;          /* its current version for a stale message; 0: unknown */
+	const char *msg_conflict;       /* KAM_ECONFLICT */
+	const char *msg_invalid;        /* KAM_EINVAL */
+	const char *field_invalid;
+	void *op_state;                 /* handler-private, in the arena */
+};
+
+/* The service's shared state (svc.c). */
+struct store *svc_store(void);
+const struct svc_config *svc_config(void);
+/* A hash of a random password with the configured costs: unknown users verify against it. */
+const char *svc_dummy_hash(void);
+
+/* Send c->resp (body filled by the handler) and end the call. Synchronous: resp may
+ * point into a store callback's memory when called from that callback. */
+void svc_reply(struct svc_call *c);
+/* Reply with an error and end the call. field may be NULL. */
+void svc_reply_error(struct svc_call *c, enum kam_status code, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Map a store (or work) error to its wire status and message, reply, end the call. */
+void svc_fail_store(struct svc_call *c, int err);
+/* The reply for an account that is missing or not visible: the two must be identical. */
+void svc_reply_account_not_found(struct svc_call *c);
+
+/*
+ * Decide every action for the caller. True: all allowed, carry on. False: the
+ * first refusal has been audited (AUDIT_DENIED) and answered — PERMISSION_DENIED,
+ * or NOT_FOUND exactly as for a missing account — and the call is over.
+ */
+bool svc_authorize(struct svc_call *c, const enum authz_action *actions, size_t n,
+		   enum kam_relation rel, int64_t account_id);
+static inline bool svc_allow(struct svc_call *c, enum authz_action action, enum kam_relation rel,
+			     int64_t account_id)
+{
+	return svc_authorize(c, &action, 1, rel, account_id);
+}
+
+/*
+ * After a store_user_get for a user the request names: true if the user exists
+ * (and is active, when need_active). Otherwise replies — "no user named X" with
+ * status missing, "user X is deactivated", or the store error — and the call is over.
+ */
+bool svc_user_found(struct svc_call *c, int err, const struct kam_user *u, const char *username,
+		    const char *field, enum kam_status missing, bool need_active);
+
+/* Fill c->audit for the caller's request (detail NULL) and return it. */
+struct audit_entry *svc_audit(struct svc_call *c, int64_t account_id, enum audit_result result);
+/* Serialize obj (reference stolen) into the arena for audit_entry.detail; NULL if that fails (logged). */
+const char *svc_json_detail(struct svc_call *c, struct json_t *obj);
+
+/* Handlers, one per operation (auth.c, user.c, account.c). */
+void svc_op_login(struct svc_call *c);
+void svc_op_logout(struct svc_call *c);
+void svc_op_whoami(struct svc_call *c);
+void svc_op_user_add(struct svc_call *c);
+void svc_op_user_list(struct svc_call *c);
+void svc_op_account_add(struct svc_call *c);
+void svc_op_account_list(struct svc_call *c);
+void svc_op_account_show(struct svc_call *c);
+void svc_op_account_set(struct svc_call *c);
+void svc_op_account_member(struct svc_call *c);   /* assign and unassign */
+
+#endif
