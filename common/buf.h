@@ -19,7 +19,8 @@ struct kam_buf {
 
 void kam_buf_init(struct kam_buf *b);
 void kam_buf_free(struct kam_buf *b);  /* accepts a zeroed buffer */
-/* Make room for at least n more bytes after len. */
+/* Make room for at least n more bytes after len. May move the unconsumed bytes to the
+ * front and reallocate: pointers from kam_buf_head() are stale afterwards. */
 int kam_buf_reserve(struct kam_buf *b, size_t n) KAM_MUST_CHECK;
 int kam_buf_append(struct kam_buf *b, const void *p, size_t n) KAM_MUST_CHECK;
 /* Unconsumed bytes. */

@@ -16,21 +16,18 @@
 /* One log line at most; longer messages are cut and marked. */
 #define LOG_LINE_MAX 2048
 
-static const char *const level_names[] = {
-	[KAM_LOG_DEBUG] = "debug",
-	[KAM_LOG_INFO] = "info",
-	[KAM_LOG_WARN] = "warn",
-	[KAM_LOG_ERROR] = "error",
+/* Index: enum kam_log_level. The name is what configuration says, the tag what the line shows. */
+static const struct {
+	const char *name;
+	const char *tag;
+} levels[] = {
+	[KAM_LOG_DEBUG] = { "debug", "DEBUG" },
+	[KAM_LOG_INFO] = { "info", "INFO" },
+	[KAM_LOG_WARN] = { "warn", "WARN" },
+	[KAM_LOG_ERROR] = { "error", "ERROR" },
 };
 
-static const char *const level_tags[] = {
-	[KAM_LOG_DEBUG] = "DEBUG",
-	[KAM_LOG_INFO] = "INFO",
-	[KAM_LOG_WARN] = "WARN",
-	[KAM_LOG_ERROR] = "ERROR",
-};
-
-#define LEVEL_COUNT (sizeof(level_names) / sizeof(level_names[0]))
+#define LEVEL_COUNT (sizeof(levels) / sizeof(levels[0]))
 
 /* Read by worker threads too, hence atomic. */
 static atomic_int log_level = KAM_LOG_INFO;
@@ -43,7 +40,7 @@ void kam_log_set_level(enum kam_log_level level)
 int kam_log_parse_level(const char *s, enum kam_log_level *out)
 {
 	for (size_t i = 0; s && i < LEVEL_COUNT; i++) {
-		if (strcmp(s, level_names[i]) == 0) {
+		if (strcmp(s, levels[i].name) == 0) {
 			*out = (enum kam_log_level)i;
 			return 0;
 		}
@@ -77,7 +74,7 @@ void kam_log(enum kam_log_level level, const char *prefix, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	w = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s ", ts.tv_nsec / 1000000L, level_tags[level]);
+	w = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s ", ts.tv_nsec / 1000000L, levels[level].tag);
 	n += w > 0 ? (size_t)w : 0;
 	head = n;
 	if (prefix && *prefix) {

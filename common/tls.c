@@ -20,7 +20,7 @@
 #define TLS_ERR_MAX 256
 
 struct tls_ctx {
-	SSL_CTX *ssl;
+	SSL_CTX *sc;
 	bool server;
 	bool verify;      /* client: verify against a CA file and the host name */
 };
@@ -30,7 +30,6 @@ struct tls_conn {
 	BIO *in;          /* network -> engine; owned by ssl */
 	BIO *out;         /* engine -> network; owned by ssl */
 	bool verify;      /* a verification result is meaningful (client with a CA file) */
-	bool done;        /* handshake complete */
 	bool shut;        /* close_notify queued */
 	char err[TLS_ERR_MAX];
 };
@@ -56,10 +55,10 @@ static void format_ssl_error(char *buf, size_t cap, const char *what)
 	ERR_clear_error();
 }
 
-static int ctx_fail(SSL_CTX *ssl, const char **why, const char *fmt, ...)
+static int ctx_fail(SSL_CTX *sc, const char **why, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static int ctx_fail(SSL_CTX *ssl, const char **why, const char *fmt, ...)
+static int ctx_fail(SSL_CTX *sc, const char **why, const char *fmt, ...)
 {
 	char what[TLS_ERR_MAX];
 	va_list ap;
@@ -70,40 +69,40 @@ static int ctx_fail(SSL_CTX *ssl, const char **why, const char *fmt, ...)
 	format_ssl_error(ctx_why, sizeof(ctx_why), what);
 	if (why)
 		*why = ctx_why;
-	SSL_CTX_free(ssl);
+	SSL_CTX_free(sc);
 	return KAM_ETLS;
 }
 
 /* What both sides share: TLS 1.3 exactly, no early data, no resumption. */
 static SSL_CTX *ctx_base(void)
 {
-	SSL_CTX *ssl = SSL_CTX_new(TLS_method());
+	SSL_CTX *sc = SSL_CTX_new(TLS_method());
 
-	if (!ssl)
+	if (!sc)
 		return NULL;
-	if (SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) != 1 ||
-	    SSL_CTX_set_max_proto_version(ssl, TLS1_3_VERSION) != 1 ||
-	    SSL_CTX_set_max_early_data(ssl, 0) != 1 ||
-	    SSL_CTX_set_num_tickets(ssl, 0) != 1) {
-		SSL_CTX_free(ssl);
+	if (SSL_CTX_set_min_proto_version(sc, TLS1_3_VERSION) != 1 ||
+	    SSL_CTX_set_max_proto_version(sc, TLS1_3_VERSION) != 1 ||
+	    SSL_CTX_set_max_early_data(sc, 0) != 1 ||
+	    SSL_CTX_set_num_tickets(sc, 0) != 1) {
+		SSL_CTX_free(sc);
 		return NULL;
 	}
-	SSL_CTX_set_options(ssl, SSL_OP_NO_TICKET);
-	SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
-	return ssl;
+	SSL_CTX_set_options(sc, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
+	return sc;
 }
 
-static int ctx_wrap(SSL_CTX *ssl, bool server, bool verify, struct tls_ctx **out, const char **why)
+static int ctx_wrap(SSL_CTX *sc, bool server, bool verify, struct tls_ctx **out, const char **why)
 {
 	struct tls_ctx *ctx = calloc(1, sizeof(*ctx));
 
 	if (!ctx) {
-		SSL_CTX_free(ssl);
+		SSL_CTX_free(sc);
 		if (why)
 			*why = "out of memory";
 		return KAM_ENOMEM;
 	}
-	ctx->ssl = ssl;
+	ctx->sc = sc;
 	ctx->server = server;
 	ctx->verify = verify;
 	*out = ctx;
@@ -112,47 +111,47 @@ static int ctx_wrap(SSL_CTX *ssl, bool server, bool verify, struct tls_ctx **out
 
 int tls_ctx_server_new(const char *cert_file, const char *key_file, struct tls_ctx **out, const char **why)
 {
-	SSL_CTX *ssl;
+	SSL_CTX *sc;
 
 	*out = NULL;
 	ERR_clear_error();
-	if (!(ssl = ctx_base()))
+	if (!(sc = ctx_base()))
 		return ctx_fail(NULL, why, "cannot create a TLS context");
-	if (SSL_CTX_use_certificate_chain_file(ssl, cert_file) != 1)
-		return ctx_fail(ssl, why, "cannot load certificate chain %s", cert_file);
-	if (SSL_CTX_use_PrivateKey_file(ssl, key_file, SSL_FILETYPE_PEM) != 1)
-		return ctx_fail(ssl, why, "cannot load private key %s", key_file);
-	if (SSL_CTX_check_private_key(ssl) != 1)
-		return ctx_fail(ssl, why, "private key %s does not match certificate %s", key_file, cert_file);
-	return ctx_wrap(ssl, true, false, out, why);
+	if (SSL_CTX_use_certificate_chain_file(sc, cert_file) != 1)
+		return ctx_fail(sc, why, "cannot load certificate chain %s", cert_file);
+	if (SSL_CTX_use_PrivateKey_file(sc, key_file, SSL_FILETYPE_PEM) != 1)
+		return ctx_fail(sc, why, "cannot load private key %s", key_file);
+	if (SSL_CTX_check_private_key(sc) != 1)
+		return ctx_fail(sc, why, "private key %s does not match certificate %s", key_file, cert_file);
+	return ctx_wrap(sc, true, false, out, why);
 }
 
 int tls_ctx_client_new(const char *ca_file, struct tls_ctx **out, const char **why)
 {
-	SSL_CTX *ssl;
+	SSL_CTX *sc;
 
 	*out = NULL;
 	ERR_clear_error();
-	if (!(ssl = ctx_base()))
+	if (!(sc = ctx_base()))
 		return ctx_fail(NULL, why, "cannot create a TLS context");
 	if (!ca_file) {
 		/* The caller pins the certificate's fingerprint instead. */
-		SSL_CTX_set_verify(ssl, SSL_VERIFY_NONE, NULL);
-		return ctx_wrap(ssl, false, false, out, why);
+		SSL_CTX_set_verify(sc, SSL_VERIFY_NONE, NULL);
+		return ctx_wrap(sc, false, false, out, why);
 	}
-	if (SSL_CTX_load_verify_locations(ssl, ca_file, NULL) != 1)
-		return ctx_fail(ssl, why, "cannot load CA file %s", ca_file);
+	if (SSL_CTX_load_verify_locations(sc, ca_file, NULL) != 1)
+		return ctx_fail(sc, why, "cannot load CA file %s", ca_file);
 	/* The file may hold the server's own (self-signed or leaf) certificate: any cert in it is an anchor. */
-	X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ssl), X509_V_FLAG_PARTIAL_CHAIN);
-	SSL_CTX_set_verify(ssl, SSL_VERIFY_PEER, NULL);
-	return ctx_wrap(ssl, false, true, out, why);
+	X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(sc), X509_V_FLAG_PARTIAL_CHAIN);
+	SSL_CTX_set_verify(sc, SSL_VERIFY_PEER, NULL);
+	return ctx_wrap(sc, false, true, out, why);
 }
 
 void tls_ctx_free(struct tls_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	SSL_CTX_free(ctx->ssl);
+	SSL_CTX_free(ctx->sc);
 	free(ctx);
 }
 
@@ -203,7 +202,7 @@ int tls_conn_new(struct tls_ctx *ctx, const char *host, struct tls_conn **out)
 	if (!(c = calloc(1, sizeof(*c))))
 		goto fail;
 	c->verify = ctx->verify;
-	if (!(c->ssl = SSL_new(ctx->ssl)) || !(in = BIO_new(BIO_s_mem())) || !(out_bio = BIO_new(BIO_s_mem())))
+	if (!(c->ssl = SSL_new(ctx->sc)) || !(in = BIO_new(BIO_s_mem())) || !(out_bio = BIO_new(BIO_s_mem())))
 		goto fail;
 	/* An empty input BIO means "wait for more", not end of file. */
 	BIO_set_mem_eof_return(in, -1);
@@ -255,14 +254,13 @@ int tls_conn_handshake(struct tls_conn *c)
 {
 	int r;
 
-	if (c->done)
+	/* SSL_read may also have finished it, so ask OpenSSL rather than keep a flag. */
+	if (SSL_is_init_finished(c->ssl))
 		return 0;
 	ERR_clear_error();
 	r = SSL_do_handshake(c->ssl);
-	if (r == 1) {
-		c->done = true;
+	if (r == 1)
 		return 0;
-	}
 	switch (SSL_get_error(c->ssl, r)) {
 	case SSL_ERROR_WANT_READ:
 	case SSL_ERROR_WANT_WRITE:
@@ -274,7 +272,7 @@ int tls_conn_handshake(struct tls_conn *c)
 
 bool tls_conn_handshake_done(const struct tls_conn *c)
 {
-	return c->done;
+	return SSL_is_init_finished(c->ssl);
 }
 
 long tls_conn_read(struct tls_conn *c, uint8_t *buf, size_t cap)
@@ -300,7 +298,7 @@ long tls_conn_read(struct tls_conn *c, uint8_t *buf, size_t cap)
 
 int tls_conn_write(struct tls_conn *c, const uint8_t *data, size_t len)
 {
-	if (!c->done || c->shut) {
+	if (!SSL_is_init_finished(c->ssl) || c->shut) {
 		snprintf(c->err, sizeof(c->err), "%s", c->shut ? "connection is shut down" : "handshake not complete");
 		return KAM_ETLS;
 	}

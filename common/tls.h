@@ -25,7 +25,9 @@ int tls_ctx_server_new(const char *cert_file, const char *key_file, struct tls_c
 int tls_ctx_client_new(const char *ca_file, struct tls_ctx **out, const char **why) KAM_MUST_CHECK;
 void tls_ctx_free(struct tls_ctx *ctx);
 
-/* A connection; host is the expected server name for a client (SNI and verification), NULL on the server. */
+/* A connection; host is the expected server name for a client (SNI and verification), NULL on the server.
+ * A client context with a CA file needs a host: KAM_EINVAL without one. An IP literal is matched
+ * against the certificate's IP addresses and sends no SNI. */
 int tls_conn_new(struct tls_ctx *ctx, const char *host, struct tls_conn **out) KAM_MUST_CHECK;
 void tls_conn_free(struct tls_conn *c);
 
@@ -35,7 +37,8 @@ int tls_conn_feed(struct tls_conn *c, const uint8_t *data, size_t len) KAM_MUST_
  * (flush the output first), KAM_ETLS on failure (see tls_conn_error). */
 int tls_conn_handshake(struct tls_conn *c) KAM_MUST_CHECK;
 bool tls_conn_handshake_done(const struct tls_conn *c);
-/* Read decrypted bytes: >0 bytes read, KAM_EAGAIN if none buffered, KAM_ECLOSED on close_notify, KAM_ETLS on error. */
+/* Read decrypted bytes: >0 bytes read, KAM_EAGAIN if none buffered, KAM_ECLOSED on close_notify, KAM_ETLS on error.
+ * Reading may finish the handshake or queue ciphertext of its own: flush tls_conn_pending() after it. */
 long tls_conn_read(struct tls_conn *c, uint8_t *buf, size_t cap);
 /* Encrypt plaintext into the output BIO; 0 or KAM_ETLS. */
 int tls_conn_write(struct tls_conn *c, const uint8_t *data, size_t len) KAM_MUST_CHECK;

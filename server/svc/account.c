@@ -76,13 +76,10 @@ static void create_account(struct svc_call *c)
 		reply_invalid(c, &why);
 		return;
 	}
-	e = svc_audit(c, 0, AUDIT_ALLOWED);
-	e->detail = svc_json_detail(c, json_pack("{s:s, s:s, s:s}", "name", r->u.account_add.name,
-						 "tier", kam_tier_str(r->u.account_add.tier), "owner", owner));
-	if (!e->detail) {
-		svc_fail_store(c, KAM_ENOMEM);
+	e = svc_audit_detail(c, 0, json_pack("{s:s, s:s, s:s}", "name", r->u.account_add.name,
+					     "tier", kam_tier_str(r->u.account_add.tier), "owner", owner));
+	if (!e)
 		return;
-	}
 	c->msg_conflict = kam_arena_printf(&c->arena, "an account named %s already exists", r->u.account_add.name);
 	rc = store_account_add(svc_store(), r->u.account_add.name, r->u.account_add.tier, as->owner_id, e,
 			       on_account, c);
@@ -167,17 +164,16 @@ static void run_list(struct svc_call *c)
 {
 	const struct kam_request *r = &c->req;
 	struct store_list_filter *f = c->op_state;
-	struct audit_entry *e = svc_audit(c, 0, AUDIT_ALLOWED);
+	struct audit_entry *e;
 	int rc;
 
-	e->detail = svc_json_detail(c, json_pack("{s:s?, s:s?, s:s?}",
-						 "tier", f->tier ? kam_tier_str(f->tier) : NULL,
-						 "stage", f->stage ? kam_stage_str(f->stage) : NULL,
-						 "owner", *r->u.account_list.owner ? r->u.account_list.owner : NULL));
-	if (!e->detail) {
-		svc_fail_store(c, KAM_ENOMEM);
+	/* Only the filters given ("s*" leaves out a NULL). */
+	e = svc_audit_detail(c, 0, json_pack("{s:s*, s:s*, s:s*}",
+					     "tier", f->tier ? kam_tier_str(f->tier) : NULL,
+					     "stage", f->stage ? kam_stage_str(f->stage) : NULL,
+					     "owner", *r->u.account_list.owner ? r->u.account_list.owner : NULL));
+	if (!e)
 		return;
-	}
 	rc = store_account_list(svc_store(), &c->who, f, e, on_list, c);
 	if (rc < 0)
 		svc_fail_store(c, rc);
@@ -286,12 +282,9 @@ static void update_account(struct svc_call *c)
 	int rc;
 
 	svc_changes_apply(&ss->current, &ss->ch, &ss->after);
-	e = svc_audit(c, ss->account_id, AUDIT_ALLOWED);
-	e->detail = svc_json_detail(c, svc_changes_json(&ss->current, &ss->after));
-	if (!e->detail) {
-		svc_fail_store(c, KAM_ENOMEM);
+	e = svc_audit_detail(c, ss->account_id, svc_changes_json(&ss->current, &ss->after));
+	if (!e)
 		return;
-	}
 	rc = store_account_update(svc_store(), &ss->after, ss->current.version, e, on_updated, c);
 	if (rc < 0)
 		svc_fail_store(c, rc);
@@ -410,12 +403,9 @@ static void on_member_user(void *arg, int err, const struct kam_user *u)
 				"cannot remove the owner from the team; hand the account over first");
 		return;
 	}
-	e = svc_audit(c, ms->account_id, AUDIT_ALLOWED);
-	e->detail = svc_json_detail(c, json_pack("{s:s}", "username", username));
-	if (!e->detail) {
-		svc_fail_store(c, KAM_ENOMEM);
+	e = svc_audit_detail(c, ms->account_id, json_pack("{s:s}", "username", username));
+	if (!e)
 		return;
-	}
 	c->msg_conflict = kam_arena_printf(&c->arena, ms->add ? "%s is already on the team of account %s"
 							       : "%s is not on the team of account %s",
 					   username, c->account_ref);

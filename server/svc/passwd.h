@@ -12,8 +12,8 @@
 #include "err.h"
 #include "svc.h"
 
-/* Room for any PHC string svc_password_hash makes (argon2_encodedlen of the largest
- * parameters with a 16-byte salt and a 32-byte hash is 116, plus slack). */
+/* Room for any PHC string svc_password_hash makes: argon2_encodedlen of the largest
+ * parameters argon2 accepts, with a 16-byte salt and a 32-byte hash, is 119 with the NUL. */
 #define SVC_PHC_MAX 160
 #define SVC_SALT_LEN 16
 #define SVC_HASH_LEN 32

@@ -118,9 +118,10 @@ int svc_init(const struct svc_config *cfg, struct store *st)
 	return 0;
 }
 
+/* The dummy hash stays: a worker may still be verifying against it, and it is no secret. */
 void svc_shutdown(void)
 {
-	explicit_bzero(&svc, sizeof(svc));
+	svc.st = NULL;
 }
 
 /* Passwords and tokens must not outlive the call in freed memory. */
@@ -301,9 +302,22 @@ fail:
 	return NULL;
 }
 
+struct audit_entry *svc_audit_detail(struct svc_call *c, int64_t account_id, json_t *obj)
+{
+	struct audit_entry *e = svc_audit(c, account_id, AUDIT_ALLOWED);
+
+	e->detail = svc_json_detail(c, obj);
+	if (!e->detail) {
+		svc_fail_store(c, KAM_ENOMEM);
+		return NULL;
+	}
+	return e;
+}
+
 static void deny_reply(struct svc_call *c)
 {
 	const char *role = (unsigned)c->who.role < KAM_ROLE__COUNT ? role_noun[c->who.role] : role_noun[0];
+	const char *what = (unsigned)c->denied_action < AZ__COUNT ? action_phrase[c->denied_action] : "do that";
 
 	if (c->denied == AUTHZ_DENY_NOT_FOUND) {
 		svc_reply_account_not_found(c);
@@ -311,10 +325,10 @@ static void deny_reply(struct svc_call *c)
 	}
 	if (c->account_ref)
 		svc_reply_error(c, KAM_STATUS_PERMISSION_DENIED, NULL, "permission denied: %s may not %s (account %s)",
-				role, action_phrase[c->denied_action], c->account_ref);
+				role, what, c->account_ref);
 	else
 		svc_reply_error(c, KAM_STATUS_PERMISSION_DENIED, NULL, "permission denied: %s may not %s",
-				role, action_phrase[c->denied_action]);
+				role, what);
 }
 
 static void on_denial_audited(void *arg, int err)
@@ -344,8 +358,9 @@ bool svc_authorize(struct svc_call *c, const enum authz_action *actions, size_t 
 		kam_log(KAM_LOG_INFO, c->peer, "denied %s to %s (%s, %s)", authz_action_str(actions[i]),
 			c->who.username, kam_role_str(c->who.role), kam_relation_str(rel));
 		e = svc_audit(c, account_id, AUDIT_DENIED);
-		e->detail = svc_json_detail(c, json_pack("{s:s, s:s}", "denied", authz_action_str(actions[i]),
-							  "relation", kam_relation_str(rel)));
+		/* The relation only means something for an act on one account. */
+		e->detail = svc_json_detail(c, json_pack("{s:s, s:s*}", "denied", authz_action_str(actions[i]),
+							  "relation", account_id ? kam_relation_str(rel) : NULL));
 		rc = store_audit_write(svc.st, e, on_denial_audited, c);
 		if (rc < 0)
 			on_denial_audited(c, rc);

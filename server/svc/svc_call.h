@@ -2,8 +2,9 @@
  * Internal to svc/: the call that carries one request through the pipeline,
  * and the helpers every handler finishes with. A handler is entered with the
  * request decoded and (except login) the caller authenticated; it must end
- * every path in exactly one of svc_reply, svc_reply_error, svc_fail_store or
- * a false svc_authorize, after which the call is gone.
+ * every path in exactly one of svc_reply, svc_reply_error, svc_fail_store,
+ * svc_reply_account_not_found, or a false svc_authorize / svc_user_found,
+ * after which the call is gone and must not be touched.
  */
 #ifndef KAMD_SVC_CALL_H
 #define KAMD_SVC_CALL_H
@@ -87,6 +88,10 @@ bool svc_user_found(struct svc_call *c, int err, const struct kam_user *u, const
 struct audit_entry *svc_audit(struct svc_call *c, int64_t account_id, enum audit_result result);
 /* Serialize obj (reference stolen) into the arena for audit_entry.detail; NULL if that fails (logged). */
 const char *svc_json_detail(struct svc_call *c, struct json_t *obj);
+/* c->audit for an allowed act with obj (reference stolen) as its detail. NULL when the
+ * detail cannot be built: an act must not go unrecorded, so the call has been answered
+ * (INTERNAL) and is over. */
+struct audit_entry *svc_audit_detail(struct svc_call *c, int64_t account_id, struct json_t *obj);
 
 /* Handlers, one per operation (auth.c, user.c, account.c). */
 void svc_op_login(struct svc_call *c);

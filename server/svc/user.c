@@ -52,13 +52,11 @@ static void hash_done(void *arg, int status)
 		svc_fail_store(c, rc);
 		return;
 	}
-	e = svc_audit(c, 0, AUDIT_ALLOWED);
-	e->detail = svc_json_detail(c, json_pack("{s:s, s:s, s:s}", "username", r->u.user_add.username,
-						 "role", kam_role_str(r->u.user_add.role), "reports_to", boss));
-	if (!e->detail) {
-		svc_fail_store(c, KAM_ENOMEM);
+	e = svc_audit_detail(c, 0, json_pack("{s:s, s:s, s:s?}", "username", r->u.user_add.username,
+					     "role", kam_role_str(r->u.user_add.role),
+					     "reports_to", *boss ? boss : NULL));
+	if (!e)
 		return;
-	}
 	c->msg_conflict = kam_arena_printf(&c->arena, "user %s already exists", r->u.user_add.username);
 	rc = store_user_add(svc_store(), r->u.user_add.username, r->u.user_add.role, *boss ? boss : NULL,
 			    us->hash, e, on_user_added, c);

@@ -260,6 +260,33 @@ TEST(handshake_data_and_fingerprint)
 	pair_free(&p);
 }
 
+TEST(read_finishes_the_handshake)
+{
+	struct pair p;
+	uint8_t buf[8];
+	int crc = KAM_EAGAIN;
+
+	/* The server only ever reads, as a transport that treats everything as data would. */
+	ASSERT_EQ(pair_new(&p, NULL, "localhost"), 0);
+	for (int i = 0; i < PUMP_ROUNDS && crc == KAM_EAGAIN; i++) {
+		crc = tls_conn_handshake(p.c);
+		ASSERT_EQ(move(p.c, p.s), 0);
+		ASSERT_EQ(tls_conn_read(p.s, buf, sizeof(buf)), KAM_EAGAIN);
+		ASSERT_EQ(move(p.s, p.c), 0);
+	}
+	ASSERT_EQ(crc, 0);
+	ASSERT_EQ(tls_conn_write(p.c, (const uint8_t *)"ping", 4), 0);
+	ASSERT_EQ(move(p.c, p.s), 0);
+	ASSERT_EQ(read_all(p.s, buf, 4), 4);
+	ASSERT(tls_conn_handshake_done(p.s));
+	ASSERT_EQ(tls_conn_handshake(p.s), 0);
+	ASSERT_EQ(tls_conn_write(p.s, (const uint8_t *)"pong", 4), 0);
+	ASSERT_EQ(move(p.s, p.c), 0);
+	ASSERT_EQ(read_all(p.c, buf, 4), 4);
+	ASSERT_MEM_EQ(buf, "pong", 4);
+	pair_free(&p);
+}
+
 TEST(verify_with_ca_by_name_and_ip)
 {
 	static const char *const hosts[] = { "localhost", "127.0.0.1" };
@@ -379,7 +406,7 @@ TEST(garbage_and_early_writes)
 	pair_free(&p);
 }
 
-TEST_MAIN(TEST_ENTRY(handshake_data_and_fingerprint), TEST_ENTRY(verify_with_ca_by_name_and_ip),
+TEST_MAIN(TEST_ENTRY(handshake_data_and_fingerprint), TEST_ENTRY(read_finishes_the_handshake), TEST_ENTRY(verify_with_ca_by_name_and_ip),
 	  TEST_ENTRY(verify_with_non_ca_self_signed),
 	  TEST_ENTRY(wrong_ca_fails), TEST_ENTRY(wrong_host_fails), TEST_ENTRY(verify_needs_a_host),
 	  TEST_ENTRY(context_errors), TEST_ENTRY(garbage_and_early_writes))
