@@ -13,6 +13,8 @@
 #include "fields.h"
 #include "svc_call.h"
 
+#define MSG_OWNER_STAYS "cannot remove the owner from the team; hand the account over first"
+
 /* ---- shared steps ---- */
 
 static void reply_account(struct svc_call *c, int err, const struct kam_account *acc)
@@ -399,8 +401,7 @@ static void on_member_user(void *arg, int err, const struct kam_user *u)
 	if (!svc_user_found(c, err, u, username, "username", KAM_STATUS_NOT_FOUND, ms->add))
 		return;
 	if (!ms->add && u->id == ms->owner_id) {
-		svc_reply_error(c, KAM_STATUS_INVALID_ARGUMENT, "username",
-				"cannot remove the owner from the team; hand the account over first");
+		svc_reply_error(c, KAM_STATUS_INVALID_ARGUMENT, "username", MSG_OWNER_STAYS);
 		return;
 	}
 	e = svc_audit_detail(c, ms->account_id, json_pack("{s:s}", "username", username));
@@ -409,7 +410,8 @@ static void on_member_user(void *arg, int err, const struct kam_user *u)
 	c->msg_conflict = kam_arena_printf(&c->arena, ms->add ? "%s is already on the team of account %s"
 							       : "%s is not on the team of account %s",
 					   username, c->account_ref);
-	c->msg_invalid = "cannot remove the owner from the team; hand the account over first";
+	/* The store refuses it too, should the owner change in between. */
+	c->msg_invalid = MSG_OWNER_STAYS;
 	c->field_invalid = "username";
 	rc = store_account_member(svc_store(), ms->account_id, u->id, ms->add, e, on_account, c);
 	if (rc < 0)
