@@ -48,9 +48,11 @@ static void format_ssl_error(char *buf, size_t cap, const char *what)
 		ERR_error_string_n(e, code, sizeof(code));
 		reason = code;
 	}
-	if (what && reason)
-		snprintf(buf, cap, "%s: %s", what, reason);
-	else
+	if (what && reason) {
+		/* A long OpenSSL reason may be cut short; the start is what matters. */
+		if (snprintf(buf, cap, "%s: %s", what, reason) >= (int)cap)
+			buf[cap - 1] = '\0';
+	} else
 		snprintf(buf, cap, "%s", what ? what : reason ? reason : "unknown TLS error");
 	ERR_clear_error();
 }

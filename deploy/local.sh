@@ -213,11 +213,14 @@ locate_cluster() {
 }
 
 build_release() {
-	say "building Release into build/"
-	[[ -f $BUILD/CMakeCache.txt ]] ||
-		cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DKAM_TESTS=OFF >/dev/null
-	cmake --build "$BUILD" -j2 --target kamd kam >/dev/null ||
-		{ cmake --build "$BUILD" -j1 --target kamd kam 2>&1 | tail -n 30 >&2; die "build failed"; }
+	local log=$STATE/build.log
+	say "building Release into build/ (log: .kam/build.log)"
+	mkdir -p "$STATE"
+	{
+		[[ -f $BUILD/CMakeCache.txt ]] ||
+			cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DKAM_TESTS=OFF
+		cmake --build "$BUILD" -j2 --target kamd kam
+	} > "$log" 2>&1 || { tail -n 30 "$log" >&2; die "build failed (full log: $log)"; }
 }
 
 setup_cluster() {

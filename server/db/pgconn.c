@@ -1,10 +1,8 @@
 /*
- * One PostgreSQL connection on the event loop: host names resolved with
- * uv_getaddrinfo, PQconnectPoll driven by a uv_poll, every statement prepared,
- * then jobs pipelined with one sync each and their results read in order.
- * The only place libpq and libuv meet. It must never block the loop, and never
- * report success for a job whose sync it did not see: a lost connection fails
- * its jobs with KAM_EUNAVAIL and reconnects after a jittered backoff.
+ * One PostgreSQL connection on the event loop, the only place libpq and libuv
+ * meet: names resolved with uv_getaddrinfo, PQconnectPoll on a uv_poll, every
+ * statement prepared, then jobs pipelined with one sync each. It must never
+ * block the loop, nor report success for a job whose sync it did not see.
  */
 #include <arpa/inet.h>
 #include <assert.h>
@@ -23,6 +21,8 @@
 
 /* libpq leaves connect_timeout to whoever drives PQconnectPoll; this covers preparing too. */
 #define PG_CONNECT_TIMEOUT_MS 10000
+/* A connection that answers nothing for this long is stuck or gone: our statements take milliseconds. */
+#define PG_ANSWER_TIMEOUT_MS 30000
 /* Reconnect backoff: a quick first retry, doubling up to a cap so recovery is noticed within 2 s. */
 #define PG_BACKOFF_MIN_MS 100
 #define PG_BACKOFF_MAX_MS 2000
@@ -75,7 +75,10 @@ const char *pg_conn_state_str(enum pg_conn_state s)
 
 static void conn_set_state(struct pg_conn *c, enum pg_conn_state to)
 {
-	assert(state_next[c->state] & BIT(to));
+	bool legal = (state_next[c->state] & BIT(to)) != 0;
+
+	assert(legal);
+	(void)legal;
 	kam_log(KAM_LOG_DEBUG, c->name, "%s -> %s", pg_conn_state_str(c->state), pg_conn_state_str(to));
 	c->state = to;
 }
@@ -165,8 +168,10 @@ static void conn_fail(struct pg_conn *c, const char *what, const char *detail)
 	if (!detail)
 		detail = pg_first_line(c->pg ? PQerrorMessage(c->pg) : NULL, line, sizeof(line));
 	/* The first failure of a streak is news; retries while PostgreSQL stays away are not. */
-	kam_log(c->attempt == 0 ? KAM_LOG_WARN : KAM_LOG_DEBUG, c->name, "%s: %s (%zu request%s failed)",
-		what, detail, n, n == 1 ? "" : "s");
+	if (n)
+		kam_log(KAM_LOG_WARN, c->name, "%s: %s (%zu request%s failed)", what, detail, n, n == 1 ? "" : "s");
+	else
+		kam_log(c->attempt == 0 ? KAM_LOG_WARN : KAM_LOG_DEBUG, c->name, "%s: %s", what, detail);
 	conn_drop(c);
 	conn_set_state(c, PGC_IDLE);
 	conn_fail_jobs(c, KAM_EUNAVAIL);
@@ -174,9 +179,9 @@ static void conn_fail(struct pg_conn *c, const char *what, const char *detail)
 }
 
 /*
- * Watch the current socket for events. A new poll handle whenever libpq's
- * socket is not the one watched (by number and inode: a closed socket's
- * number is often reused at once), since a handle outlives nothing it watched.
+ * Watch libpq's current socket. When it is not the socket watched (compared
+ * by number and inode, since libpq may close one and get the same number for
+ * the next), the old handle is closed and a new one made.
  */
 static int conn_watch(struct pg_conn *c, int events)
 {
@@ -226,6 +231,23 @@ static void conn_watch_or_fail(struct pg_conn *c, int events)
 		conn_fail(c, "cannot watch the socket", kam_strerror(err));
 }
 
+static void on_answer_timeout(uv_timer_t *t)
+{
+	char why[64];
+
+	snprintf(why, sizeof(why), "nothing from the server for %d s", PG_ANSWER_TIMEOUT_MS / 1000);
+	conn_fail(t->data, "no answer", why);
+}
+
+/* While jobs are outstanding, each answer (or the first send) restarts the answer timeout. */
+static void conn_arm_answer_timeout(struct pg_conn *c)
+{
+	if (c->n_jobs)
+		uv_timer_start(&c->timer, on_answer_timeout, PG_ANSWER_TIMEOUT_MS, 0);
+	else
+		uv_timer_stop(&c->timer);
+}
+
 void pg_conn_flush(struct pg_conn *c)
 {
 	int r;
@@ -272,7 +294,7 @@ static void conn_resolve_next(struct pg_conn *c)
 	hints.ai_socktype = SOCK_STREAM;
 	err = uv_getaddrinfo(c->st->loop, &c->gai, on_resolved, h->names[c->resolve_i], NULL, &hints);
 	if (err) {
-		conn_fail(c, "cannot resolve the database host", uv_strerror(err));
+		conn_fail(c, "cannot resolve the database host", uv_strerror(err));   /* not even queued */
 		return;
 	}
 	c->st->live++;
@@ -282,15 +304,17 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
 	struct pg_conn *c = container_of(req, struct pg_conn, gai);
 	struct store *st = c->st;
-	char addr[PG_ADDR_LEN];
+	char addr[PG_ADDR_LEN], why[256];
 
 	if (c->state == PGC_RESOLVING) {
 		if (status == 0 && res && uv_ip_name(res->ai_addr, addr, sizeof(addr)) == 0) {
+			kam_log(KAM_LOG_DEBUG, c->name, "%s is %s", st->hosts.names[c->resolve_i], addr);
 			hostaddr_add(c, addr);
 			conn_resolve_next(c);
 		} else {
-			conn_fail(c, "cannot resolve the database host",
-				  status ? uv_strerror(status) : "no usable address");
+			snprintf(why, sizeof(why), "%s: %s", st->hosts.names[c->resolve_i],
+				 status ? uv_strerror(status) : "no usable address");
+			conn_fail(c, "cannot resolve the database host", why);
 		}
 	}
 	uv_freeaddrinfo(res);
@@ -434,7 +458,8 @@ void pg_conn_send(struct pg_conn *c, struct pg_job *job)
 	else
 		c->head = job;
 	c->tail = job;
-	c->n_jobs++;
+	if (c->n_jobs++ == 0)
+		conn_arm_answer_timeout(c);
 	c->unflushed = true;
 	for (int i = 0; i < job->nstmts; i++) {
 		const struct pg_job_stmt *s = &job->stmts[i];
@@ -467,6 +492,7 @@ static void conn_job_result(struct pg_conn *c, PGresult *r)
 		job->next = NULL;
 		if (!job->err && job->cur != job->nstmts)
 			job->err = KAM_EINTERNAL;
+		conn_arm_answer_timeout(c);
 		pool_job_done(job, job->err);
 		pool_kick(c->st);
 		return;
@@ -523,18 +549,21 @@ static void on_poll(uv_poll_t *h, int status, int events)
 {
 	struct pg_conn *c = h->data;
 
+	if (status < 0)
+		c->poll_events = 0;   /* libuv stopped the handle on the error; watching again restarts it */
 	if (c->state == PGC_CONNECTING) {
 		conn_connect_step(c);   /* PQconnectPoll sees any socket error itself */
 		return;
 	}
 	if (!conn_live(c))
 		return;
-	if (status < 0) {
+	/* On a socket error let libpq read it first: its message says what happened. */
+	if (status < 0 || (events & UV_READABLE))
+		conn_read(c);
+	if (conn_live(c) && status < 0) {
 		conn_fail(c, "socket error", uv_strerror(status));
 		return;
 	}
-	if (events & UV_READABLE)
-		conn_read(c);
 	if (conn_live(c) && (c->poll_events & UV_WRITABLE))
 		pg_conn_flush(c);
 }

@@ -50,7 +50,7 @@ struct pg_conn {
 	PGconn *pg;
 	struct pg_poll *poll;             /* watches PQsocket(); replaced when the socket changes */
 	int poll_events;
-	uv_timer_t timer;                 /* connect timeout while connecting, else the reconnect backoff */
+	uv_timer_t timer;                 /* connecting: timeout; ready: answer timeout; idle: backoff */
 	uv_getaddrinfo_t gai;
 	int resolve_i;                    /* host being resolved */
 	char hostaddr[PG_MAX_HOSTS * (PG_ADDR_LEN + 1)];

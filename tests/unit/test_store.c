@@ -587,9 +587,9 @@ TEST(accounts)
 	ASSERT_EQ(RUN(r, store_account_member(st, acme, aaa, false, &e, account_cb, &r)), 0);
 	ASSERT_STR_EQ(r.team, "own,mem");
 	ASSERT_EQ(r.version, 5);
+	ver = r.version;
 	ASSERT_EQ(RUN(r, store_account_member(st, acme, aaa, false, &e, account_cb, &r)), KAM_ECONFLICT);
 	ASSERT_EQ(audit_rows("account.unassign", "allowed"), 1);
-	ver = r.version;
 
 	/* Access: by id or name, with the asker's relation. */
 	who = principal(own, "own", KAM_ROLE_SOLUTION);
