@@ -31,8 +31,10 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...)
 
 void cli_print_help(const struct cli *cli)
 {
-	printf("usage: kam %s\n\n%s\n\n%s", cli->cmd->synopsis, cli->cmd->summary, cli->cmd->help);
-	printf("\nGlobal options (--server, --ca, --json, ...) go before the command: see 'kam --help'.\n");
+	printf("usage: kam %s\n\n%s\n\n", cli->cmd->synopsis, cli->cmd->summary);
+	if (cli->cmd->help[0])
+		printf("%s\n", cli->cmd->help);
+	printf("Global options (--server, --ca, --json, ...) go before the command: see 'kam --help'.\n");
 }
 
 int cli_opt(struct cli *cli, int argc, char **argv, const struct option *lo, int *exit)

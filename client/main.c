@@ -63,7 +63,7 @@ static const struct cmd commands[] = {
 	  "account set ACCOUNT FIELD=VALUE... [--if-version N]",
 	  "Change fields of an account; an empty VALUE clears an optional field.",
 	  "Fields: founded, headcount, business, revenue, budget, currency, suppliers,\n"
-	  "        notes, tier, stage, strategy (the server checks names and values).\n"
+	  "        notes, tier, stage, strategy (the server checks names and values).\n\n"
 	  "Options:\n"
 	  "  --if-version N   change only if the account is still at version N\n" },
 	{ { "account", "assign" }, cmd_account_assign,

@@ -74,7 +74,8 @@ int cli_fail_status(struct cli *cli, const struct kam_error *e)
 	const char *hint = NULL;
 	char hint_buf[ENDPOINT_KEY_MAX + 64];
 
-	if (e->code == KAM_STATUS_UNAUTHENTICATED && cli->cmd && cli->cmd->run != cmd_login)
+	if (e->code == KAM_STATUS_UNAUTHENTICATED && cli->cmd && cli->cmd->run != cmd_login &&
+	    !strstr(msg, "kam login"))
 		hint = "run 'kam login USER'";
 	if (e->code == KAM_STATUS_UNAVAILABLE || e->code == KAM_STATUS_BUSY) {
 		snprintf(hint_buf, sizeof(hint_buf), "%s may be busy or restarting; try again shortly", cli->ep.key);
@@ -82,8 +83,8 @@ int cli_fail_status(struct cli *cli, const struct kam_error *e)
 	}
 	if (ec == 0)   /* an error without a known code is still a failure */
 		ec = KAM_EXIT_UNAVAIL;
-	/* Name the field unless the message already starts with it. */
-	if (field[0] && strncmp(msg, field, strlen(field)) != 0)
+	/* Name the field unless the message already does. */
+	if (field[0] && !strstr(msg, field))
 		return cli_fail(cli, ec, kam_status_str(e->code), hint, "%s: %s", field, msg);
 	return cli_fail(cli, ec, kam_status_str(e->code), hint, "%s", msg);
 }

@@ -338,12 +338,14 @@ stop_kamd() {
 }
 
 print_login() {
+	local pw="password: cat $GM_PW"
+	[[ -s $GM_PW ]] || pw="use the GM's own password"
 	cat <<-EOF
 
 	KAM is running. To log in as the first GM:
 
 	  export KAM_SERVER=$LISTEN KAM_CA=$TLS/cert.pem
-	  build/kam login $GM          # password: cat $GM_PW
+	  build/kam login $GM          # $pw
 
 	(or: build/kam login $GM --password-stdin < $GM_PW)
 	Stop with: deploy/local.sh stop
@@ -399,6 +401,8 @@ usage() {
 }
 
 main() {
+	# Logs, keys and passwords in .kam/ are nobody else's business.
+	umask 077
 	local_vars
 	cd "$ROOT"
 	case ${1:-up} in
@@ -406,7 +410,7 @@ main() {
 	stop) cmd_stop ;;
 	status) cmd_status ;;
 	-h | --help | help) usage ;;
-	*) usage >&2; exit 2 ;;
+	*) warn "unknown command $1"; usage >&2; exit 2 ;;
 	esac
 }
 

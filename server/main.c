@@ -461,6 +461,7 @@ int main(int argc, char **argv)
 	enum kam_log_level level = KAM_LOG_INFO;
 	bool test_only = false;
 	size_t n_flags = 0;
+	int config_exit = EXIT_CONFIG;
 	char why[512];
 	int opt, code;
 
@@ -514,6 +515,9 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	/* --test reports on the configuration itself: 0 valid, 1 not. */
+	if (test_only)
+		config_exit = EXIT_RUNTIME;
 	if (optind < argc) {
 		code = fail(EXIT_CONFIG, "unexpected argument '%s' (see kamd --help)", argv[optind]);
 		goto out;
@@ -521,17 +525,17 @@ int main(int argc, char **argv)
 
 	/* defaults < file < flags */
 	if (config_file && config_load_file(&k->cfg, config_file, why, sizeof(why)) != 0) {
-		code = fail(EXIT_CONFIG, "%s", why);
+		code = fail(config_exit, "%s", why);
 		goto out;
 	}
 	for (size_t i = 0; i < n_flags; i++) {
 		if (config_set(&k->cfg, flags[i].key, flags[i].value, why, sizeof(why)) != 0) {
-			code = fail(EXIT_CONFIG, "%s", why);
+			code = fail(config_exit, "%s", why);
 			goto out;
 		}
 	}
 	if (config_validate(&k->cfg, why, sizeof(why)) != 0) {
-		code = fail(EXIT_CONFIG, "%s", why);
+		code = fail(config_exit, "%s", why);
 		goto out;
 	}
 	(void)kam_log_parse_level(k->cfg.log_level, &level);   /* validated above */
@@ -544,7 +548,7 @@ int main(int argc, char **argv)
 		const char *tls_why = NULL;
 
 		if (!k->cfg.bootstrap_gm && load_tls(&k->cfg, &k->tls, &tls_why) != 0) {
-			code = fail(EXIT_CONFIG, "cannot load TLS certificate %s / key %s: %s", k->cfg.tls_cert,
+			code = fail(config_exit, "cannot load TLS certificate %s / key %s: %s", k->cfg.tls_cert,
 				    k->cfg.tls_key, tls_why ? tls_why : "unknown error");
 			goto out;
 		}

@@ -116,8 +116,14 @@ run_fuzz() {
 		say "clang not installed: fuzz run skipped"
 		return 0
 	fi
-	say "fuzzing for $FUZZ_SECONDS s"
-	"$ROOT/tests/fuzz/run.sh" "$FUZZ_SECONDS"
+	local log=$BUILD_TEST/fuzz.log
+	say "fuzzing for $FUZZ_SECONDS s (log: build-test/fuzz.log)"
+	if "$ROOT/tests/fuzz/run.sh" "$FUZZ_SECONDS" > "$log" 2>&1; then
+		tail -n 3 "$log"
+	else
+		tail -n 60 "$log" >&2
+		return 1
+	fi
 }
 
 main() {
@@ -126,11 +132,11 @@ main() {
 	while (($#)); do
 		case $1 in
 		--no-fuzz) fuzz=0 ;;
-		-R) [[ $# -ge 2 ]] || { usage >&2; exit 2; }
+		-R) [[ $# -ge 2 ]] || { warn "-R needs a REGEX"; usage >&2; exit 2; }
 			REGEX=$2 fuzz=0
 			shift ;;
 		-h | --help) usage; exit 0 ;;
-		*) usage >&2; exit 2 ;;
+		*) warn "unknown option $1"; usage >&2; exit 2 ;;
 		esac
 		shift
 	done

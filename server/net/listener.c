@@ -35,6 +35,12 @@ void net_format_addr(const struct sockaddr *sa, char *out, size_t len)
 	}
 }
 
+/* HOST:PORT as the operator writes it: IPv6 addresses in brackets. */
+static void host_port(char *out, size_t len, const char *host, int port)
+{
+	snprintf(out, len, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+}
+
 static void on_own_close(uv_handle_t *h)
 {
 	struct net *n = h->data;
@@ -130,8 +136,10 @@ int net_start(uv_loop_t *loop, const struct kamd_config *cfg, struct net_tls *tl
 	if (r == 0)
 		r = uv_listen((uv_stream_t *)&n->listener, NET_BACKLOG, on_connection);
 	if (r < 0) {
-		snprintf(why, why_len, "cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port,
-			 uv_strerror(r));
+		char where[NET_ADDR_LEN + 256];
+
+		host_port(where, sizeof(where), cfg->listen_host, cfg->listen_port);
+		snprintf(why, why_len, "cannot listen on %s: %s", where, uv_strerror(r));
 		/* The handle is on the loop now: it is freed by its close callback. */
 		n->on_closed = free_net_cb;
 		n->on_closed_arg = n;
@@ -142,7 +150,7 @@ int net_start(uv_loop_t *loop, const struct kamd_config *cfg, struct net_tls *tl
 	if (uv_tcp_getsockname(&n->listener, (struct sockaddr *)&addr, &len) == 0)
 		net_format_addr((const struct sockaddr *)&addr, n->addr, sizeof(n->addr));
 	else
-		snprintf(n->addr, sizeof(n->addr), "%s:%d", cfg->listen_host, cfg->listen_port);
+		host_port(n->addr, sizeof(n->addr), cfg->listen_host, cfg->listen_port);
 
 	uv_timer_init(loop, &n->janitor);
 	n->janitor.data = n;

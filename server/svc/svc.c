@@ -21,8 +21,8 @@
 #include "passwd.h"
 #include "svc_call.h"
 
-#define MSG_NOT_LOGGED_IN "not logged in; run: kam login USER"
-#define MSG_SESSION_GONE "session expired or revoked; run: kam login USER"
+#define MSG_NOT_LOGGED_IN "not logged in"
+#define MSG_SESSION_GONE "session expired or revoked"
 #define MSG_DB_DOWN "database unavailable; try again"
 #define MSG_INTERNAL "internal error in kamd; its log has the details"
 

@@ -256,6 +256,18 @@ class Kamd:
     def signal(self, sig):
         self.proc.send_signal(sig)
 
+    def wait_log(self, text, offset=0, timeout=5.0):
+        """Wait until text appears in the log after byte offset; fail otherwise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.read_log(offset):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not in {self.log} within {timeout} s:\n{self.read_log(offset)[-3000:]}")
+
+    def log_size(self):
+        return os.path.getsize(self.log) if os.path.exists(self.log) else 0
+
     def stop(self, timeout=STOP_TIMEOUT):
         """SIGTERM; assert a clean exit 0 in time and a clean log. Returns seconds taken."""
         if self.proc is None:
@@ -394,11 +406,11 @@ class Closed(Exception):
 class RawClient:
     """A hand-made protocol client: TLS 1.3 + 4-byte big-endian length + protobuf."""
 
-    def __init__(self, kamd, timeout=10.0, tls_version=ssl.TLSVersion.TLSv1_3):
+    def __init__(self, kamd, timeout=10.0, tls_version=ssl.TLSVersion.TLSv1_3, ca=None):
         if pb is None:
             raise RuntimeError(f"cannot import the generated kam_pb2: {_PB_IMPORT_ERROR}")
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.load_verify_locations(kamd.cert)
+        ctx.load_verify_locations(ca or kamd.cert)
         ctx.minimum_version = tls_version
         ctx.maximum_version = tls_version
         sock = socket.create_connection(("127.0.0.1", kamd.port), timeout=timeout)
@@ -409,6 +421,10 @@ class RawClient:
             raise
         self.next_id = 1
         self.token = b""
+
+    def peer_fingerprint(self):
+        """SHA-256 of the server's DER certificate, lowercase hex."""
+        return hashlib.sha256(self.tls.getpeercert(binary_form=True)).hexdigest()
 
     def close(self):
         try:

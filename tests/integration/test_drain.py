@@ -1,11 +1,13 @@
 """SIGTERM: kamd stops accepting, finishes what is in flight, closes every
 connection and exits 0 with a clean sanitizer log (leaks included)."""
 
+import shutil
 import signal
 import time
 
 import kamtest
-from kamtest import GM, PASSWORD, Closed, Kam, Kamd, RawClient, TestCase, pb, setUpModule, tearDownModule  # noqa: F401
+from kamtest import (GM, PASSWORD, Closed, Kam, Kamd, RawClient, TestCase, cert_fingerprint, make_cert, pb,
+                     setUpModule, tearDownModule)  # noqa: F401
 
 QUICK = 5.0   # seconds an idle daemon may take to exit
 
@@ -68,8 +70,43 @@ class Drain(TestCase):
     def test_new_connections_refused_after_exit(self):
         self.kamd.stop()
         kam = Kam(kamtest.ENV, self.kamd)
-        r = kam.run("whoami")
+        r = kam.run("login", GM, "--password-stdin", stdin=PASSWORD + "\n")   # login always connects
         self.assertOneError(r, 7)
+
+    def test_sighup_reloads_certificate(self):
+        env = kamtest.ENV
+        cert, key = make_cert(env.tmp, "hup")              # the paths kamd.conf names
+        old_cert, _ = make_cert(env.tmp, "hup-old")
+        new_cert, new_key = make_cert(env.tmp, "hup-new")
+        shutil.copy(cert, old_cert)
+        hup = Kamd(env, name="kamd-hup", cert=cert, key=key).start()
+        try:
+            before = RawClient(hup, ca=old_cert)
+            before.login()
+            self.assertEqual(before.peer_fingerprint(), cert_fingerprint(old_cert))
+            # New files in place, then SIGHUP: new connections get the new certificate ...
+            shutil.copy(new_cert, cert)
+            shutil.copy(new_key, key)
+            off = hup.log_size()
+            hup.signal(signal.SIGHUP)
+            hup.wait_log("SIGHUP", off)
+            with RawClient(hup, ca=new_cert) as after:
+                self.assertEqual(after.peer_fingerprint(), cert_fingerprint(new_cert))
+                after.login()
+            # ... while the connection made before goes on undisturbed.
+            self.assertRespOk(before.call("whoami"))
+            # A broken file on SIGHUP keeps the current certificate, and the daemon up.
+            with open(cert, "w") as f:
+                f.write("not a certificate\n")
+            off = hup.log_size()
+            hup.signal(signal.SIGHUP)
+            hup.wait_log("SIGHUP", off)
+            self.assertTrue(hup.running)
+            with RawClient(hup, ca=new_cert) as still:
+                still.login()
+            before.close()
+        finally:
+            hup.stop()
 
     def test_sigint_also_drains(self):
         self.kamd.signal(signal.SIGINT)

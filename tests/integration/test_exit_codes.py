@@ -38,7 +38,7 @@ class ExitCodes(TestCase):
             (5, self.rep, ["account", "show", "Exit Corp"]),
             (6, self.gm, ["account", "add", "Exit Corp", "--tier", "ordinary"]),
             (6, self.gm, ["account", "set", "Exit Corp", "founded=abc"]),
-            (7, self.down, ["whoami"]),
+            (7, self.down, ["login", GM, "--password-stdin"], PASSWORD + "\n"),
         ]
 
     def test_every_exit_code(self):

@@ -124,8 +124,12 @@ class Protocol(TestCase):
         resp = c.call("login", username=GM, password="wrong password!!")
         self.assertRespError(resp, pb.ERROR_CODE_UNAUTHENTICATED)
         self.assertFalse(resp.login.token, "no token with an error")
-        c.login()
+        resp = c.login()
         self.assertEqual(len(c.token), 32)
+        self.assertEqual(resp.login.user.username, GM)
+        self.assertEqual(resp.login.user.role, pb.ROLE_GM)
+        # Default session_absolute_timeout: 12 h from now.
+        self.assertAlmostEqual(resp.login.expires_at, time.time() + 43200, delta=120)
         self.assertRespOk(c.call("account_list"))
 
     def test_request_ids_echoed(self):
@@ -139,6 +143,32 @@ class Protocol(TestCase):
             self.assertRespOk(r)
         # Errors echo the id as well.
         self.assertEqual(c.call("account_show", id=99, account="No Such Corp").id, 99)
+
+    def test_concurrent_stale_updates(self):
+        # Optimistic concurrency under a real race: many writers, one version, one winner.
+        env = kamtest.ENV
+        self.kam.ok("account", "add", "Race Corp", "--tier", "important")
+        clients = [self.client(login=True) for _ in range(8)]
+        version = clients[0].call("account_show", account="Race Corp").account_show.account.version
+        audited = "SELECT count(*) FROM audit_log a JOIN accounts c ON c.id = a.account_id " \
+                  "WHERE c.name = 'Race Corp' AND a.action = 'account.set' AND a.result = 'allowed'"
+        self.assertEqual(env.psql(audited), [["0"]])
+        reqs = [c.send(c.request("account_set", account="Race Corp", if_version=version,
+                                 fields=[pb.FieldValue(name="notes", value=f"writer {i}")]))
+                for i, c in enumerate(clients)]
+        resps = [c.recv_response() for c in clients]
+        for req, resp in zip(reqs, resps):
+            self.assertEqual(resp.id, req.id)
+        winners = [r for r in resps if not r.HasField("error")]
+        self.assertEqual(len(winners), 1, f"exactly one writer wins: {resps}")
+        for r in resps:
+            if r.HasField("error"):
+                self.assertRespError(r, pb.ERROR_CODE_CONFLICT)
+        final = clients[0].call("account_show", account="Race Corp").account_show.account
+        self.assertEqual(final.version, winners[0].account_set.account.version)
+        self.assertGreater(final.version, version)
+        self.assertEqual(final.info.notes, winners[0].account_set.account.info.notes)
+        self.assertEqual(env.psql(audited), [["1"]], "only the change that happened is audited as allowed")
 
     # ---- frame limits ----
 
@@ -249,27 +279,56 @@ class Protocol(TestCase):
         self.assertEqual(c.tls.version(), "TLSv1.3")
 
 
-class Timeouts(TestCase):
-    """Connection timeouts, with a daemon configured short ones."""
+class Limits(TestCase):
+    """Connection limits and timeouts, with a daemon configured small ones."""
 
     @classmethod
     def setUpClass(cls):
         env = kamtest.ENV
         cls.kamd = Kamd(env, name="kamd-timeouts", extra={"login_timeout": "1", "idle_timeout": "3"})
         cls.kamd.ensure_gm().start()
+        # Its own daemon, so no timeout frees a slot behind the test's back.
+        cls.busy = Kamd(env, name="kamd-busy", extra={"max_connections": "3"}).start()
+
+    def client(self, kamd=None):
+        c = RawClient(kamd or self.kamd)
+        self.addCleanup(c.close)
+        return c
 
     def test_unauthenticated_connection_closed(self):
-        c = RawClient(self.kamd)
-        self.addCleanup(c.close)
+        c = self.client()
         self.assertTrue(c.closed(timeout=5), "closed after login_timeout")
 
     def test_authenticated_connection_survives_login_timeout_then_idles_out(self):
-        c = RawClient(self.kamd)
-        self.addCleanup(c.close)
+        c = self.client()
         c.login()
         time.sleep(2)
         self.assertRespOk(c.call("whoami"))
         self.assertTrue(c.closed(timeout=8), "closed after idle_timeout")
+
+    def test_max_connections_busy(self):
+        held = []
+        for _ in range(3):
+            c = self.client(self.busy)
+            c.login()
+            held.append(c)
+        extra = self.client(self.busy)
+        resp = extra.recv_response()
+        self.assertEqual(resp.id, 0)
+        self.assertRespError(resp, pb.ERROR_CODE_BUSY)
+        self.assertTrue(extra.closed())
+        kam = Kam(kamtest.ENV, self.busy)
+        self.assertOneError(kam.run("login", GM, "--password-stdin", stdin=PASSWORD + "\n"), 7, "busy")
+        # The held connections still work, and a freed slot is usable again.
+        self.assertRespOk(held[0].call("whoami"))
+        held.pop().close()
+        deadline = time.monotonic() + 5
+        while True:
+            r = kam.run("login", GM, "--password-stdin", stdin=PASSWORD + "\n")
+            if r.rc == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertSuccess(r)
 
 
 if __name__ == "__main__":

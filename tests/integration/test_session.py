@@ -113,19 +113,29 @@ class Session(TestCase):
         r = kam.run("login", GM, "--password-stdin", stdin=PASSWORD + " \n")
         self.assertOneError(r, 3)
 
-    def test_session_idle_timeout(self):
+    def test_session_idle_and_absolute_timeout(self):
         env = kamtest.ENV
-        short = Kamd(env, name="kamd-idle", extra={"session_idle_timeout": "2"}).start()
+        short = Kamd(env, name="kamd-expiry",
+                     extra={"session_idle_timeout": "2", "session_absolute_timeout": "6"}).start()
         try:
-            kam = Kam(env, short)
-            kam.login(GM)
-            # Activity keeps the session alive past the idle limit ...
+            idle, busy = Kam(env, short), Kam(env, short)
+            idle.login(GM)
+            busy.login(GM)
+            # Activity keeps a session alive past the idle limit (2 s) ...
             for _ in range(3):
                 time.sleep(1.0)
-                self.assertSuccess(kam.run("whoami"))
-            # ... and idleness ends it.
-            time.sleep(3.0)
-            self.assertOneError(kam.run("whoami"), 3)
+                self.assertSuccess(idle.run("whoami"))
+                self.assertSuccess(busy.run("whoami"))
+            # ... but not past the absolute one (6 s after login), however busy ...
+            results = []
+            for _ in range(4):
+                time.sleep(1.0)
+                results.append(busy.run("whoami"))
+            self.assertSuccess(results[0])
+            self.assertOneError(results[-1], 3, "login")
+            # ... and 4 s of idleness ended the other one; kam forgets the dead token.
+            self.assertOneError(idle.run("whoami"), 3, "login")
+            self.assertIsNone(stored_token(idle, short.port), "a rejected token is removed locally")
         finally:
             short.stop()
 

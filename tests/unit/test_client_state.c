@@ -16,7 +16,7 @@
  * rule (one executable per test_*.c, linked with the libraries) builds it
  * without a client library; state.c has no dependencies beyond kamcommon.
  */
-#include "../../client/state.c"
+#include "client.h"
 #include "test.h"
 
 /* ---- endpoints ---- */
@@ -239,7 +239,7 @@ static unsigned mode_of(const char *name)
 	return st.st_mode & 07777;
 }
 
-/* The names in the state directory, sorted-insensitive: a count and whether others exist. */
+/* How many entries the state directory has, and how many are not ours. */
 static int count_entries(int *others)
 {
 	char path[STATE_PATH_MAX];
