@@ -76,7 +76,6 @@ static const struct option long_options[] = {
 static struct kamd {
 	struct kamd_config cfg;
 	uv_loop_t loop;
-	bool loop_up;
 	uv_signal_t sigs[3];
 	int n_sigs;
 	uv_timer_t drain_timer;
@@ -397,19 +396,13 @@ static int serve(struct kamd *k)
 	if (load_tls(c, &k->tls, &tls_why) != 0)
 		return fail(EXIT_CONFIG, "cannot load TLS certificate %s / key %s: %s", c->tls_cert, c->tls_key,
 			    tls_why ? tls_why : "unknown error");
-	if (store_migrate(c->db, c->db_admin, why, sizeof(why)) != 0) {
-		net_tls_unref(k->tls);
-		k->tls = NULL;
+	/* Before the loop exists, main()'s exit path releases k->tls. */
+	if (store_migrate(c->db, c->db_admin, why, sizeof(why)) != 0)
 		return fail(EXIT_RUNTIME, "%s", why);
-	}
 
 	r = uv_loop_init(&k->loop);
-	if (r < 0) {
-		net_tls_unref(k->tls);
-		k->tls = NULL;
+	if (r < 0)
 		return fail(EXIT_RUNTIME, "cannot create the event loop: %s", uv_strerror(r));
-	}
-	k->loop_up = true;
 	work_init(&k->loop);
 	uv_timer_init(&k->loop, &k->drain_timer);
 	k->drain_timer.data = k;

@@ -108,7 +108,7 @@ run_ctest() {
 }
 
 run_fuzz() {
-	if [[ ! -x $ROOT/tests/fuzz/run.sh ]]; then
+	if [[ ! -f $ROOT/tests/fuzz/run.sh ]]; then
 		say "no tests/fuzz/run.sh: fuzz run skipped"
 		return 0
 	fi
@@ -118,7 +118,7 @@ run_fuzz() {
 	fi
 	local log=$BUILD_TEST/fuzz.log
 	say "fuzzing for $FUZZ_SECONDS s (log: build-test/fuzz.log)"
-	if "$ROOT/tests/fuzz/run.sh" "$FUZZ_SECONDS" > "$log" 2>&1; then
+	if bash "$ROOT/tests/fuzz/run.sh" "$FUZZ_SECONDS" > "$log" 2>&1; then
 		tail -n 3 "$log"
 	else
 		tail -n 60 "$log" >&2

@@ -15,7 +15,7 @@
 
 #include "net.h"
 
-/* Bytes libuv may hand us per read; also the step by which the plaintext buffer grows. */
+/* Ciphertext bytes libuv may hand us per read. */
 #define NET_READ_CHUNK (64u * 1024u)
 /* "[" IPv6 "]:" port NUL, with room to spare. */
 #define NET_ADDR_LEN 64

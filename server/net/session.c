@@ -18,6 +18,8 @@
 #include "svc/svc.h"
 #include "tls.h"
 
+/* Plaintext is pulled in steps of one TLS record, the most the engine decrypts at once. */
+#define NET_PLAIN_STEP (16u * 1024u)
 /* Per-connection buffers above this are released after use, so one big reply does not pin memory. */
 #define NET_KEEP_BUF (64u * 1024u)
 /* A closing connection whose peer will not read its last bytes is cut off after this. */
@@ -397,9 +399,8 @@ void session_request_done(struct kam_session *s)
 	}
 	s->inflight--;
 	s->net->inflight--;
-	/* Not session_pump: svc is on the stack and must not be re-entered. */
-	if (session_wants_input(s) && !s->reading)
-		session_kick(s);
+	/* Resuming defers the pump (kick): svc is on the stack and must not be re-entered. */
+	session_update_reading(s);
 }
 
 static uint32_t frame_announced_len(const uint8_t *p)
@@ -422,7 +423,7 @@ static long session_read_plaintext(struct kam_session *s)
 {
 	long got;
 
-	if (kam_buf_reserve(&s->in, NET_READ_CHUNK) != 0) {
+	if (kam_buf_reserve(&s->in, NET_PLAIN_STEP) != 0) {
 		session_fail(s, KAM_LOG_ERROR, "out of memory");
 		return KAM_ENOMEM;
 	}

@@ -10,7 +10,9 @@ database, and it fails a test when a sanitizer speaks in a daemon log.
 import hashlib
 import json as jsonlib
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import socket
@@ -369,6 +371,56 @@ class Kam:
     def bare(self, *args, stdin=None, env=None):
         """kam with exactly these arguments (no --server/--ca added)."""
         return run([self.env.kam_bin, *args], stdin=stdin, env=self.child_env(env))
+
+    def run_pty(self, *args, dialogue=(), timeout=20.0, **kw):
+        """Run kam on a pseudo-terminal (its controlling tty, as for a person at a
+        terminal). dialogue: (regex, reply) pairs; each reply is typed once the output
+        so far matches regex. Returns a Result whose out is everything the terminal
+        showed (stdout and stderr together, as a person sees them)."""
+        argv = self.argv(args, kw.pop("json", False), kw.pop("ca", Ellipsis), kw.pop("server", None),
+                         kw.pop("globals_", ()))
+        env = self.child_env(kw.pop("env", None))
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: pty.fork made the terminal its controlling tty
+            try:
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        shown = b""
+        deadline = time.monotonic() + timeout
+
+        def read_some():
+            nonlocal shown
+            r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not r:
+                return False
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:   # EIO: the child closed the terminal
+                return False
+            shown += chunk
+            return bool(chunk)
+
+        try:
+            for expect, reply in dialogue:
+                while not re.search(expect, shown.decode(errors="replace")):
+                    if not read_some():
+                        raise AssertionError(f"kam never showed {expect!r}; terminal:\n{shown.decode(errors='replace')}")
+                time.sleep(0.2)   # let kam switch echo off after its prompt
+                os.write(fd, reply.encode())
+            while read_some():
+                pass
+        finally:
+            try:
+                _, status = os.waitpid(pid, 0)
+            finally:
+                os.close(fd)
+        out = shown.decode(errors="replace")
+        res = Result(argv, os.waitstatus_to_exitcode(status), out, "")
+        found = sanitizer_findings(out)
+        if found:
+            raise AssertionError(f"sanitizer report ({', '.join(found)}) from kam:{res}")
+        return res
 
     def login(self, user, password=PASSWORD, **kw):
         r = self.run("login", user, "--password-stdin", stdin=password + "\n", **kw)

@@ -6,7 +6,7 @@ import signal
 import time
 
 import kamtest
-from kamtest import (GM, PASSWORD, Closed, Kam, Kamd, RawClient, TestCase, cert_fingerprint, make_cert, pb,
+from kamtest import (GM, PASSWORD, Closed, Kam, Kamd, RawClient, TestCase, cert_fingerprint, make_cert,
                      setUpModule, tearDownModule)  # noqa: F401
 
 QUICK = 5.0   # seconds an idle daemon may take to exit

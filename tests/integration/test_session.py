@@ -231,5 +231,39 @@ class Pinning(TestCase):
         fresh.login(GM, globals_=["--trust-on-first-use"])
 
 
+class Terminal(TestCase):
+    """kam at a terminal: it asks before pinning, and reads passwords without echo."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.kamd = Kamd(kamtest.ENV, name="kamd-tty").ensure_gm().start()
+
+    def test_password_prompt_without_echo(self):
+        kam = Kam(kamtest.ENV, self.kamd)
+        r = kam.run_pty("login", GM, dialogue=[(r"(?i)password", PASSWORD + "\n")])
+        self.assertEqual(r.rc, 0, f"{r}")
+        self.assertNotIn(PASSWORD, r.out, f"the password was echoed:{r}")
+        self.assertIn("logged in as gm", r.out)
+
+    def test_first_contact_asks(self):
+        fp = cert_fingerprint(self.kamd.cert)
+        kam = Kam(kamtest.ENV, self.kamd, ca=None)
+        r = kam.run_pty("login", GM, dialogue=[(r"\(yes/no\)\? ?$", "no\n")])
+        self.assertEqual(r.rc, 7, f"answering no refuses:{r}")
+        self.assertIn(fp, r.out.replace(":", "").lower(), f"the question shows the fingerprint:{r}")
+        self.assertFalse(os.path.exists(os.path.join(kam.state_dir, "known_servers"))
+                         and fp in open(os.path.join(kam.state_dir, "known_servers")).read().lower())
+        r = kam.run_pty("login", GM, dialogue=[(r"\(yes/no\)\? ?$", "yes\n"),
+                                              (r"(?i)password[^\n]*$", PASSWORD + "\n")])
+        self.assertEqual(r.rc, 0, f"{r}")
+        self.assertNotIn(PASSWORD, r.out)
+        with open(os.path.join(kam.state_dir, "known_servers")) as f:
+            self.assertIn(fp, f.read().replace(":", "").lower())
+        # Pinned now: no question the next time.
+        r = kam.run_pty("whoami")
+        self.assertEqual(r.rc, 0, f"{r}")
+        self.assertNotIn("yes/no", r.out)
+
+
 if __name__ == "__main__":
     kamtest.main()
