@@ -24,9 +24,6 @@
 #include "svc/svc.h"
 #include "tls.h"
 
-/* Declared here rather than by including libpq-fe.h: only db/ includes libpq. */
-int PQlibVersion(void);
-
 #define EXIT_CONFIG 2   /* bad options or configuration */
 #define EXIT_RUNTIME 1  /* the configuration is fine but something it names is not */
 
@@ -113,12 +110,10 @@ static void usage(FILE *out)
 
 static void print_version(void)
 {
-	int pq = PQlibVersion();
-
 	printf("kamd %s\n", KAM_VERSION);
 	printf("libuv %s\n", uv_version_string());
 	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
-	printf("libpq %d.%d\n", pq / 10000, pq % 10000);
+	printf("libpq %s\n", store_libpq_version());
 	printf("protobuf-c %s\n", protobuf_c_version());
 }
 

@@ -150,6 +150,15 @@ static int apply_pending(PGconn *c, char *why, size_t why_len)
 	return err;
 }
 
+const char *store_libpq_version(void)
+{
+	static char text[32];
+	int v = PQlibVersion();
+
+	snprintf(text, sizeof(text), "%d.%d", v / 10000, v % 10000);
+	return text;
+}
+
 int store_migrate(const char *serving_conninfo, const char *admin_conninfo, char *why, size_t why_len)
 {
 	const char *lock[1] = { MIGRATE_LOCK_KEY };

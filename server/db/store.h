@@ -47,6 +47,8 @@ size_t store_pending(const struct store *st);
  * (or serving_conninfo when admin is NULL), grant the serving role what it needs.
  * On failure *why holds one line for the operator. */
 int store_migrate(const char *serving_conninfo, const char *admin_conninfo, char *why, size_t why_len) KAM_MUST_CHECK;
+/* The libpq version as "MAJOR.MINOR", for kamd --version. */
+const char *store_libpq_version(void);
 /* Start-up only: create the first GM if the database has no GM; KAM_ECONFLICT if one exists. */
 int store_bootstrap_gm(const char *conninfo, const char *username, const char *password_hash,
 		       char *why, size_t why_len) KAM_MUST_CHECK;

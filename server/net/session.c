@@ -94,7 +94,11 @@ static void session_set_state(struct kam_session *s, enum session_state to)
 		[SESSION_CLOSED] = { false },
 	};
 
-	assert(legal[s->state][to]);
+	if (!legal[s->state][to]) {
+		kam_log(KAM_LOG_ERROR, s->peer, "bug: illegal state change %s -> %s",
+			session_state_str(s->state), session_state_str(to));
+		assert(!"illegal session state change");
+	}
 	kam_log(KAM_LOG_DEBUG, s->peer, "state %s -> %s", session_state_str(s->state), session_state_str(to));
 	s->state = to;
 }

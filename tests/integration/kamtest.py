@@ -374,9 +374,9 @@ class Kam:
 
     def run_pty(self, *args, dialogue=(), timeout=20.0, **kw):
         """Run kam on a pseudo-terminal (its controlling tty, as for a person at a
-        terminal). dialogue: (regex, reply) pairs; each reply is typed once the output
-        so far matches regex. Returns a Result whose out is everything the terminal
-        showed (stdout and stderr together, as a person sees them)."""
+        terminal). dialogue: (regex, reply) pairs, each typed once when kam's new output
+        matches its regex, in whatever order kam asks. Returns a Result whose out is
+        everything the terminal showed (stdout and stderr together, as a person sees them)."""
         argv = self.argv(args, kw.pop("json", False), kw.pop("ca", Ellipsis), kw.pop("server", None),
                          kw.pop("globals_", ()))
         env = self.child_env(kw.pop("env", None))
@@ -390,6 +390,7 @@ class Kam:
         deadline = time.monotonic() + timeout
 
         def read_some():
+            """True: got output; None: kam closed the terminal (exited); False: timed out."""
             nonlocal shown
             r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
             if not r:
@@ -397,24 +398,42 @@ class Kam:
             try:
                 chunk = os.read(fd, 4096)
             except OSError:   # EIO: the child closed the terminal
-                return False
+                return None
             shown += chunk
-            return bool(chunk)
+            return True if chunk else None
 
         try:
-            for expect, reply in dialogue:
-                while not re.search(expect, shown.decode(errors="replace")):
-                    if not read_some():
-                        raise AssertionError(f"kam never showed {expect!r}; terminal:\n{shown.decode(errors='replace')}")
+            pending = list(dialogue)   # answered in whatever order kam asks
+            seen = 0                   # output before this offset was already answered
+            while pending:
+                text = shown.decode(errors="replace")[seen:]
+                hit = next(((e, r) for e, r in pending if re.search(e, text)), None)
+                if hit is None:
+                    got = read_some()
+                    if got is None:
+                        break          # kam is done; unasked questions are for the test to judge
+                    if got is False:
+                        raise AssertionError(f"kam never asked {[e for e, _ in pending]} within {timeout} s; "
+                                             f"terminal:\n{shown.decode(errors='replace')}")
+                    continue
+                pending.remove(hit)
+                seen = len(shown.decode(errors="replace"))
                 time.sleep(0.2)   # let kam switch echo off after its prompt
-                os.write(fd, reply.encode())
+                os.write(fd, hit[1].encode())
             while read_some():
                 pass
         finally:
-            try:
+            status = None
+            for _ in range(20):
+                done, st = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    status = st
+                    break
+                time.sleep(0.05)
+            if status is None:   # still waiting for input nobody will type: end it, fail below
+                os.kill(pid, signal.SIGKILL)
                 _, status = os.waitpid(pid, 0)
-            finally:
-                os.close(fd)
+            os.close(fd)
         out = shown.decode(errors="replace")
         res = Result(argv, os.waitstatus_to_exitcode(status), out, "")
         found = sanitizer_findings(out)

@@ -12,7 +12,7 @@ The organisation used throughout:
 import json
 
 import kamtest
-from kamtest import GM, PASSWORD, Kam, Kamd, TestCase, setUpModule, tearDownModule  # noqa: F401
+from kamtest import GM, PASSWORD, Kam, Kamd, RawClient, TestCase, pb, setUpModule, tearDownModule  # noqa: F401
 
 USERS = [  # (name, role, reports_to)
     ("m1", "manager", None),
@@ -219,6 +219,53 @@ class Accounts(TestCase):
         self.assertOneError(self.as_("m2", "account", "show", "Acme"), 5)
         self.assertOneError(self.as_("s2", "account", "show", "Acme"), 5)
         self.assertEqual(self.show("s2", "Globex")["owner"], "s2")
+
+    def test_manager_sees_transitively(self):
+        # m1 <- m3 <- j4: m1 manages j4 through m3.
+        pw = PASSWORD + "\n"
+        self.kam[GM].ok("user", "add", "m3", "--role", "manager", "--reports-to", "m1", "--password-stdin", stdin=pw)
+        self.kam[GM].ok("user", "add", "j4", "--role", "junior", "--reports-to", "m3", "--password-stdin", stdin=pw)
+        self.add_account("Deep Corp", "ordinary", "j4")
+        self.assertEqual(self.show("m1", "Deep Corp")["owner"], "j4")
+        self.assertIn("Deep Corp", self.listed("m1"))
+        self.assertNotIn("Deep Corp", self.listed("m2"))
+        self.assertOneError(self.as_("j1", "account", "show", "Deep Corp"), 5)
+        self.assertSuccess(self.as_("m1", "account", "set", "Deep Corp", "notes=via m3"))
+
+    def test_list_follows_pages(self):
+        # More accounts than one server page (100): kam fetches them all.
+        with RawClient(self.kamd) as c:
+            c.login()
+            n = 130
+            for i in range(n):
+                c.send(c.request("account_add", name=f"Bulk {i:03d}", tier=pb.TIER_ORDINARY, owner="s2"))
+            for _ in range(n):
+                self.assertRespOk(c.recv_response())
+        rows = self.kam["s2"].json("account", "list", "--owner", "s2", "--tier", "ordinary")
+        names = [a["name"] for a in rows]
+        self.assertEqual(sorted(x for x in names if x.startswith("Bulk ")), [f"Bulk {i:03d}" for i in range(n)])
+        self.assertEqual(len(names), len(set(names)), "no account listed twice")
+        ids = [a["id"] for a in rows]
+        self.assertEqual(ids, sorted(ids), "ordered by id")
+        table = self.kam["s2"].ok("account", "list", "--owner", "s2", "--tier", "ordinary")
+        self.assertEqual(len(table.out.splitlines()) - 1, len(rows), "the table has every row too")
+
+    def test_text_round_trips(self):
+        name = "Société Générale 東京 \"quoted\""
+        notes = "line one\nline two\ttabbed \\ backslash \u00e9 emoji \U0001F600"
+        self.add_account(name, "important", "m1")
+        self.kam[GM].ok("account", "set", name, f"notes={notes}", "business=x=y")
+        doc = self.show("m1", name)
+        self.assertEqual(doc["name"], name)
+        self.assertEqual(doc["information"]["notes"], notes)
+        self.assertEqual(doc["information"]["business"], "x=y", "only the first '=' splits FIELD=VALUE")
+        self.assertIn(name, self.kam["m1"].ok("account", "show", name).out)
+        self.assertEqual(self.show("m1", str(doc["id"]))["name"], name)
+
+    def test_numeric_names_refused(self):
+        # ACCOUNT is an id or an exact name: a name of digits only would be ambiguous.
+        self.assertOneError(self.as_(GM, "account", "add", "2024", "--tier", "ordinary"), 6, "name")
+        self.assertSuccess(self.as_(GM, "account", "add", "2024 Ltd", "--tier", "ordinary"))
 
     def test_gm_sees_all(self):
         self.assertTrue({"Acme", "Umbrella", "Globex", "Initech"} <= self.listed(GM))

@@ -266,6 +266,49 @@ class Protocol(TestCase):
         c.tls.close()
         self.assertDaemonServes()
 
+    def test_pipelined_client_that_reads_late(self):
+        # 300 requests whose answers (about 8 KB each) far exceed the daemon's output
+        # queue limit, all sent before reading one: backpressure must pause, not drop.
+        c = self.client(login=True)
+        self.assertRespOk(c.call("account_set", account="Proto Corp",
+                                 fields=[pb.FieldValue(name="notes", value="p" * 8000)]))
+        n = 300
+        sent = [c.send(c.request("account_show", account="Proto Corp")).id for _ in range(n)]
+        got = [c.recv_response() for _ in range(n)]
+        self.assertEqual(sorted(r.id for r in got), sorted(sent))
+        for r in got:
+            self.assertRespOk(r)
+        self.assertRespOk(c.call("whoami"))
+
+    def test_many_concurrent_logins(self):
+        clients = [self.client() for _ in range(24)]
+        for c in clients:
+            c.send(c.request("login", username=GM, password=PASSWORD))
+        for c in clients:
+            resp = c.recv_response()
+            self.assertRespOk(resp)
+            self.assertEqual(len(resp.login.token), 32)
+
+    def test_database_connections_killed(self):
+        # PostgreSQL drops kamd's connections: requests fail as unavailable (never a
+        # false success or a wrong answer), and kamd reconnects by itself.
+        env = kamtest.ENV
+        c = self.client(login=True)
+        self.assertRespOk(c.call("whoami"))
+        killed = env.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                          f"WHERE application_name = 'kamd' AND datname = '{env.dbname}'", db="postgres")
+        self.assertGreater(int(killed[0][0]), 0)
+        deadline = time.monotonic() + 15
+        while True:
+            resp = c.call("account_show", account="Proto Corp")
+            if not resp.HasField("error"):
+                break
+            self.assertRespError(resp, pb.ERROR_CODE_UNAVAILABLE)
+            self.assertLess(time.monotonic(), deadline, "kamd did not reconnect to PostgreSQL")
+            time.sleep(0.2)
+        self.assertEqual(resp.account_show.account.name, "Proto Corp")
+        self.assertSuccess(self.kam.run("whoami"))
+
     # ---- TLS ----
 
     def test_tls12_refused(self):

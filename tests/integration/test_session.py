@@ -248,7 +248,8 @@ class Terminal(TestCase):
     def test_first_contact_asks(self):
         fp = cert_fingerprint(self.kamd.cert)
         kam = Kam(kamtest.ENV, self.kamd, ca=None)
-        r = kam.run_pty("login", GM, dialogue=[(r"\(yes/no\)\? ?$", "no\n")])
+        r = kam.run_pty("login", GM, dialogue=[(r"\(yes/no\)\? ?$", "no\n"),
+                                              (r"(?i)password[^\n]*$", PASSWORD + "\n")])
         self.assertEqual(r.rc, 7, f"answering no refuses:{r}")
         self.assertIn(fp, r.out.replace(":", "").lower(), f"the question shows the fingerprint:{r}")
         self.assertFalse(os.path.exists(os.path.join(kam.state_dir, "known_servers"))

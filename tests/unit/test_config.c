@@ -11,7 +11,7 @@
 #include "test.h"
 
 /* config.c is compiled into the kamd executable, not a library: build it in here. */
-#include "config.c"
+#include "config.h"
 
 /* Write text to a fresh temporary file; path receives its name. */
 static int write_temp(char path[64], const char *text)
