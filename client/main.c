@@ -74,6 +74,9 @@ static const struct cmd commands[] = {
 	  "account unassign ACCOUNT USER",
 	  "Remove USER from the account's team (the owner stays).",
 	  "" },
+	/* -- layers (issue 3) -- */
+	/* -- audit and churn (issue 4) -- */
+	/* -- hostile clients (issue 6) -- */
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

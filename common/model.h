@@ -47,6 +47,9 @@ enum kam_op {
 	KAM_OP_ACCOUNT_SET,
 	KAM_OP_ACCOUNT_ASSIGN,
 	KAM_OP_ACCOUNT_UNASSIGN,
+	/* -- layers (issue 3) -- */
+	/* -- audit and churn (issue 4) -- */
+	/* -- hostile clients (issue 6) -- */
 	KAM_OP__COUNT
 };
 
@@ -122,6 +125,9 @@ struct kam_request {
 		struct { const char *account; size_t n_fields; struct kam_field *fields; int64_t if_version; } account_set;
 		/* account_assign and account_unassign */
 		struct { const char *account; const char *username; } account_member;
+		/* -- layers (issue 3) -- */
+		/* -- audit and churn (issue 4) -- */
+		/* -- hostile clients (issue 6) -- */
 	} u;
 };
 
@@ -142,6 +148,9 @@ struct kam_response {
 		struct { size_t n; struct kam_user *users; } user_list;
 		struct kam_account account;                                         /* account add/show/set/assign/unassign */
 		struct { size_t n; struct kam_account *accounts; int64_t next_after_id; } account_list;
+		/* -- layers (issue 3) -- */
+		/* -- audit and churn (issue 4) -- */
+		/* -- hostile clients (issue 6) -- */
 	} u;
 };
 

@@ -772,6 +772,9 @@ static const struct op_codec {
 				    dec_account_resp, enc_account_resp },
 	[KAM_OP_ACCOUNT_UNASSIGN] = { KAM__V1__REQUEST__BODY_ACCOUNT_UNASSIGN, dec_account_member, enc_account_member,
 				      dec_account_resp, enc_account_resp },
+	/* -- layers (issue 3) -- */
+	/* -- audit and churn (issue 4) -- */
+	/* -- hostile clients (issue 6) -- */
 };
 
 static enum kam_op op_of_case(unsigned number)

@@ -39,7 +39,9 @@ static const struct authz_rule authz_rules[AZ__COUNT] = {
 	[AZ_ACCOUNT_WRITE_PLAN]    = { "account.write_plan",   true,  ROLES(REQ_NEVER, REQ_TEAM,  REQ_TEAM_OR_REPORTS, REQ_ANY) },
 	[AZ_ACCOUNT_WRITE_TIER]    = { "account.write_tier",   true,  ROLES(REQ_NEVER, REQ_NEVER, REQ_TEAM_OR_REPORTS, REQ_ANY) },
 	[AZ_ACCOUNT_SET_STRATEGIC] = { "account.set_strategic", true, ROLES(REQ_NEVER, REQ_NEVER, REQ_NEVER,           REQ_ANY) },
-	[AZ_ACCOUNT_ASSIGN]        = { "account.assign",       true,  ROLES(REQ_NEVER, REQ_NEVER, REQ_TEAM_OR_REPORTS, REQ_ANY) },
+	[AZ_ACCOUNT_ASSIGN]        = { "account.assign",       true,  ROLES(REQ_NEVER, REQ_NEVER, REQ_TEAM_OR_REPORTS, REQ_ANY) },	/* -- layers (issue 3) -- */
+	/* -- audit and churn (issue 4) -- */
+	/* -- hostile clients (issue 6) -- */
 };
 
 static bool req_met(enum authz_req req, enum kam_relation rel)

@@ -22,6 +22,9 @@ enum authz_action {
 	AZ_ACCOUNT_WRITE_TIER,    /* tier other than strategic */
 	AZ_ACCOUNT_SET_STRATEGIC, /* promote to (or create as) the strategic tier */
 	AZ_ACCOUNT_ASSIGN,        /* add/remove team members */
+	/* -- layers (issue 3) -- */
+	/* -- audit and churn (issue 4) -- */
+	/* -- hostile clients (issue 6) -- */
 	AZ__COUNT
 };
 

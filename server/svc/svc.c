@@ -48,6 +48,9 @@ static const struct svc_op svc_ops[KAM_OP__COUNT] = {
 	[KAM_OP_ACCOUNT_SET]      = { KAM_OP_ACCOUNT_SET,      svc_op_account_set,    true },
 	[KAM_OP_ACCOUNT_ASSIGN]   = { KAM_OP_ACCOUNT_ASSIGN,   svc_op_account_member, true },
 	[KAM_OP_ACCOUNT_UNASSIGN] = { KAM_OP_ACCOUNT_UNASSIGN, svc_op_account_member, true },
+	/* -- layers (issue 3) -- */
+	/* -- audit and churn (issue 4) -- */
+	/* -- hostile clients (issue 6) -- */
 };
 
 /* What a refusal says the caller may not do (after "a ROLE may not"). */

@@ -328,7 +328,7 @@ class Limits(TestCase):
     @classmethod
     def setUpClass(cls):
         env = kamtest.ENV
-        cls.kamd = Kamd(env, name="kamd-timeouts", extra={"login_timeout": "1", "idle_timeout": "3"})
+        cls.kamd = Kamd(env, name="kamd-timeouts", extra={"login_timeout": "1", "idle_timeout": "4"})
         cls.kamd.ensure_gm().start()
         # Its own daemon, so no timeout frees a slot behind the test's back.
         cls.busy = Kamd(env, name="kamd-busy", extra={"max_connections": "3"}).start()
@@ -347,7 +347,7 @@ class Limits(TestCase):
         c.login()
         time.sleep(2)
         self.assertRespOk(c.call("whoami"))
-        self.assertTrue(c.closed(timeout=8), "closed after idle_timeout")
+        self.assertTrue(c.closed(timeout=10), "closed after idle_timeout")
 
     def test_max_connections_busy(self):
         held = []

@@ -116,24 +116,24 @@ class Session(TestCase):
     def test_session_idle_and_absolute_timeout(self):
         env = kamtest.ENV
         short = Kamd(env, name="kamd-expiry",
-                     extra={"session_idle_timeout": "2", "session_absolute_timeout": "6"}).start()
+                     extra={"session_idle_timeout": "3", "session_absolute_timeout": "8"}).start()
         try:
             idle, busy = Kam(env, short), Kam(env, short)
             idle.login(GM)
             busy.login(GM)
-            # Activity keeps a session alive past the idle limit (2 s) ...
+            # Activity every second keeps a session alive past the idle limit (3 s) ...
             for _ in range(3):
                 time.sleep(1.0)
                 self.assertSuccess(idle.run("whoami"))
                 self.assertSuccess(busy.run("whoami"))
-            # ... but not past the absolute one (6 s after login), however busy ...
+            # ... but not past the absolute one (8 s after login), however busy ...
             results = []
-            for _ in range(4):
+            for _ in range(5):
                 time.sleep(1.0)
                 results.append(busy.run("whoami"))
             self.assertSuccess(results[0])
             self.assertOneError(results[-1], 3, "login")
-            # ... and 4 s of idleness ended the other one; kam forgets the dead token.
+            # ... and 5 s of idleness ended the other one; kam forgets the dead token.
             self.assertOneError(idle.run("whoami"), 3, "login")
             self.assertIsNone(stored_token(idle, short.port), "a rejected token is removed locally")
         finally:
