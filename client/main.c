@@ -247,6 +247,33 @@ static int parse_global(struct cli *cli, int argc, char **argv, bool *done)
 	return KAM_EXIT_OK;
 }
 
+/*
+ * People type `kam account show X --json`: take the global flags that carry no
+ * value from anywhere after the command words too (up to a "--"), so the
+ * subcommand parsers never see them.
+ */
+static int take_trailing_globals(struct cli *cli, int argc, char **argv)
+{
+	int kept = 0;
+	bool literal = false;
+
+	for (int i = 0; i < argc; i++) {
+		if (!literal && strcmp(argv[i], "--") == 0)
+			literal = true;
+		if (!literal && strcmp(argv[i], "--json") == 0) {
+			cli->json = true;
+			continue;
+		}
+		if (!literal && strcmp(argv[i], "--trust-on-first-use") == 0) {
+			cli->tofu = true;
+			continue;
+		}
+		argv[kept++] = argv[i];
+	}
+	argv[kept] = NULL;
+	return kept;
+}
+
 /* ---- dispatch ---- */
 
 static int run_cmd(struct cli *cli, const struct cmd *c, int argc, char **argv)
@@ -303,7 +330,8 @@ int main(int argc, char **argv)
 		if (optind >= argc)
 			rc = cli_usage_error(&cli, "missing command");
 		else
-			rc = dispatch(&cli, argc - optind, argv + optind);
+			rc = dispatch(&cli, take_trailing_globals(&cli, argc - optind, argv + optind),
+				      argv + optind);
 	}
 	conn_close(cli.conn);
 	cli_wipe(cli.token, sizeof(cli.token));

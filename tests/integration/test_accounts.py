@@ -75,6 +75,17 @@ class Accounts(TestCase):
         self.kam[GM].ok(*args)
         return self.show(GM, name)
 
+    # ---- global flags after the command ----
+
+    def test_json_flag_after_the_command(self):
+        before = self.kam[GM].json("account", "show", "Acme")
+        r = self.as_(GM, "account", "show", "Acme", "--json")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(json.loads(r.out), before)
+        # After "--" it is an argument again: no account has that name.
+        r = self.as_(GM, "account", "show", "--", "--json")
+        self.assertEqual(r.rc, 5, r)
+
     # ---- users ----
 
     def test_user_list_as_gm(self):
