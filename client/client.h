@@ -138,7 +138,7 @@ void fmt_time_iso(int64_t unix_s, char out[TIME_STR_MAX]);
 void fmt_time_local(int64_t unix_s, char out[TIME_STR_MAX]);
 
 /* An aligned text table; cells are copied (sanitised) into its own arena. */
-#define TABLE_MAX_COLS 8
+#define TABLE_MAX_COLS 12
 struct table {
 	size_t ncols;
 	const char *head[TABLE_MAX_COLS];
@@ -161,6 +161,20 @@ struct json_t *json_user_list(const struct kam_user *u, size_t n);
 struct json_t *json_account_list(const struct kam_account *a, size_t n);
 /* Print doc to stdout as one document and release it; reports NULL as out of memory. */
 int json_print(struct cli *cli, struct json_t *doc);
+/* -- layers (issue 3): the builders print_layers.c shares (each returns 1 on failure, for OR-ing) -- */
+struct json_t *jstr(const char *s);
+int jset(struct json_t *o, const char *key, struct json_t *v);
+int jset_str(struct json_t *o, const char *key, const char *s);   /* "" is left out */
+int jset_time(struct json_t *o, const char *key, int64_t t);       /* 0 is left out */
+int jset_opt(struct json_t *o, const char *key, struct kam_opt_i64 v);
+int jset_money(struct json_t *o, const char *key, struct kam_opt_i64 v, const char *currency);
+struct json_t *jdone(struct json_t *o, int bad);                   /* NULL, never half a document */
+struct json_t *json_list(const void *items, size_t n, size_t size, struct json_t *(*one)(const void *));
+/* cmd_account.c's: an amount in minor units as "12000.50 EUR"; "-" for unknown. */
+void fmt_money(struct kam_opt_i64 v, const char *currency, char *out, size_t cap);
+const char *or_dash(const char *s);
+/* "INDENT Label: value", multi-line values indented to match, control characters as '?'. */
+void put_field(const char *indent, const char *label, const char *value);
 
 /* ---- prompt.c: reading from the person at the terminal ---- */
 
@@ -172,6 +186,9 @@ bool prompt_interactive(void);
 int prompt_password(struct cli *cli, const char *prompt, bool from_stdin, char buf[PASSWORD_BUF]);
 /* Ask on /dev/tty with echo; the answer's line, without newline, into buf. 0 or -errno. */
 int prompt_line(const char *question, char *buf, size_t cap) KAM_MUST_CHECK;
+/* A new password (cmd_user.c): one line from stdin, or asked twice on the terminal
+ * (prompt, then "Repeat the password: ") and compared. Reports. */
+int prompt_new_password(struct cli *cli, const char *prompt, bool from_stdin, char pw[PASSWORD_BUF]);
 
 /* ---- state.c: the files under $XDG_CONFIG_HOME/kam ---- */
 
@@ -236,5 +253,86 @@ int cmd_account_show(struct cli *cli, int argc, char **argv);
 int cmd_account_set(struct cli *cli, int argc, char **argv);
 int cmd_account_assign(struct cli *cli, int argc, char **argv);
 int cmd_account_unassign(struct cli *cli, int argc, char **argv);
+
+/* ---- layers (issue 3): print_layers.c, cmd_layers.c, cmd_review.c ---- */
+
+extern const struct kw_set kw_barrier_kind, kw_pstage, kw_stance, kw_value_level;
+/* The head of `account show` and the Information layer (cmd_account.c). */
+int print_account_block(struct cli *cli, const struct kam_account *a);
+/* The rows of one layer as a JSON array. */
+struct json_t *json_layer_rows(enum kam_layer layer, const struct kam_layers *l);
+/* The account as json_account, plus one key per layer: barriers, projects, contacts, values, agreements. */
+struct json_t *json_account_layers(const struct kam_account *a, const struct kam_layers *l);
+/* The layers after Information, section by section, for people. Reports. */
+int print_layers_text(struct cli *cli, const struct kam_layers *l);
+/* project show: the project with its history, and the contacts who decide it. Reports. */
+int print_project_text(struct cli *cli, const struct kam_layers *l);
+/* A request that names only an ACCOUNT (its one argument): true with the answer in *resp;
+ * false when the command ends here (--help, a usage or server error) with *exit. Reports. */
+bool cli_account_call(struct cli *cli, int argc, char **argv, enum kam_op op, struct kam_response *resp, int *exit);
+/* FIELD=VALUE arguments into an arena array of n fields. Reports. */
+int cli_field_args(struct cli *cli, char **args, size_t n, struct kam_field **out);
+/* One layer as a table (contacts without WEIGHT and STANCE when they were withheld). Reports. */
+int print_layer_table(struct cli *cli, enum kam_layer layer, const struct kam_layers *l);
+/* "need (3 stages: problem, need, solution)" */
+const char *fmt_involvement(struct cli *cli, const struct kam_project *p);
+/* "60 for, 20 against: supporters lead"; NULL when not visible. */
+const char *fmt_support(struct cli *cli, const struct kam_project *p);
+
+int cmd_barrier_add(struct cli *cli, int argc, char **argv);
+int cmd_barrier_list(struct cli *cli, int argc, char **argv);
+int cmd_barrier_set(struct cli *cli, int argc, char **argv);
+int cmd_barrier_clear(struct cli *cli, int argc, char **argv);
+int cmd_project_add(struct cli *cli, int argc, char **argv);
+int cmd_project_list(struct cli *cli, int argc, char **argv);
+int cmd_project_show(struct cli *cli, int argc, char **argv);
+int cmd_project_advance(struct cli *cli, int argc, char **argv);
+int cmd_project_close(struct cli *cli, int argc, char **argv);
+int cmd_project_set(struct cli *cli, int argc, char **argv);
+int cmd_contact_add(struct cli *cli, int argc, char **argv);
+int cmd_contact_list(struct cli *cli, int argc, char **argv);
+int cmd_contact_set(struct cli *cli, int argc, char **argv);
+int cmd_value_add(struct cli *cli, int argc, char **argv);
+int cmd_value_list(struct cli *cli, int argc, char **argv);
+int cmd_agreement_add(struct cli *cli, int argc, char **argv);
+int cmd_agreement_list(struct cli *cli, int argc, char **argv);
+int cmd_review(struct cli *cli, int argc, char **argv);
+/* -- hostile clients (issue 6): cmd_credentials.c -- */
+int cmd_user_passwd(struct cli *cli, int argc, char **argv);
+int cmd_user_unlock(struct cli *cli, int argc, char **argv);
+
+/* ---- audit and churn (issue 4): cmd_audit.c, cmd_churn.c, cmd_transfer.c, csv.c, timearg.c ---- */
+
+/* "2024-05-01[ HH:MM[:SS]][Z]", "@UNIX", or an age before now ("15m", "2h", "7d"); KAM_EINVAL. */
+int cli_time_parse(const char *s, int64_t now, int64_t *out) KAM_MUST_CHECK;
+
+/* Reading CSV held in memory, record by record. */
+#define CSV_MAX_CELLS 256
+struct csv_reader {
+	const char *p, *end;
+	unsigned line;             /* of the next byte */
+};
+struct csv_record {
+	unsigned line;             /* where the record starts */
+	size_t n;
+	char **cells;              /* in the arena given to csv_next */
+};
+void csv_init(struct csv_reader *r, const char *data, size_t len);
+/* 1 and a record, 0 at the end, or KAM_EINVAL with *why naming the line and column. */
+int csv_next(struct csv_reader *r, struct kam_arena *a, struct csv_record *rec, char *why, size_t why_len) KAM_MUST_CHECK;
+/* One cell, quoted when it needs to be, then a comma or (last) the line end. */
+void csv_put(FILE *f, const char *s, bool last);
+
+/* A whole text file (at most max bytes, NUL-terminated, out->len counts the NUL). Reports. */
+int cli_read_file(struct cli *cli, const char *path, size_t max, struct kam_buf *out);
+
+int cmd_audit_log(struct cli *cli, int argc, char **argv);
+int cmd_audit_verify(struct cli *cli, int argc, char **argv);
+int cmd_audit_alerts(struct cli *cli, int argc, char **argv);
+int cmd_audit_clear(struct cli *cli, int argc, char **argv);
+int cmd_user_deactivate(struct cli *cli, int argc, char **argv);
+int cmd_user_handover(struct cli *cli, int argc, char **argv);
+int cmd_export(struct cli *cli, int argc, char **argv);
+int cmd_import(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -24,7 +24,7 @@ static const struct { const char *code; int exponent; } currency_exponents[] = {
 };
 
 /* An amount in minor units as major units ("12000.50 EUR"); raw without a currency. */
-static void fmt_money(struct kam_opt_i64 v, const char *currency, char *out, size_t cap)
+void fmt_money(struct kam_opt_i64 v, const char *currency, char *out, size_t cap)
 {
 	int exponent = 2;
 	uint64_t mag, scale = 1;
@@ -59,7 +59,7 @@ static void fmt_opt(struct kam_opt_i64 v, char *out, size_t cap)
 		snprintf(out, cap, "-");
 }
 
-static const char *or_dash(const char *s)
+const char *or_dash(const char *s)
 {
 	return s && s[0] ? s : "-";
 }
@@ -83,7 +83,7 @@ static const char *join_team(struct cli *cli, const struct kam_account *a, const
 }
 
 /* "  Label: value", continuation lines of multi-line text indented to match. */
-static void put_field(const char *indent, const char *label, const char *value)
+void put_field(const char *indent, const char *label, const char *value)
 {
 	printf("%s%s: ", indent, label);
 	for (const char *p = value; *p; p++) {
@@ -97,7 +97,7 @@ static void put_field(const char *indent, const char *label, const char *value)
 	putchar('\n');
 }
 
-static int print_account_block(struct cli *cli, const struct kam_account *a)
+int print_account_block(struct cli *cli, const struct kam_account *a)
 {
 	const struct kam_info *in = &a->info;
 	char buf[LINE_MAX_LEN], created[TIME_STR_MAX], updated[TIME_STR_MAX];
@@ -307,20 +307,19 @@ out:
 	return rc;
 }
 
+/* -- layers (issue 3): the account with every layer, one request (account_layers) -- */
 int cmd_account_show(struct cli *cli, int argc, char **argv)
 {
-	struct kam_request req = { .op = KAM_OP_ACCOUNT_SHOW };
 	struct kam_response resp;
 	int rc;
 
-	if (!cli_args_plain(cli, argc, argv, 1, 1, &rc))
-		return rc;
-	req.u.account_show.account = argv[optind];
-	if ((rc = cli_call(cli, &req, &resp)) != 0)
+	if (!cli_account_call(cli, argc, argv, KAM_OP_ACCOUNT_LAYERS, &resp, &rc))
 		return rc;
 	if (cli->json)
-		return json_print(cli, json_account(&resp.u.account));
-	return print_account_block(cli, &resp.u.account);
+		return json_print(cli, json_account_layers(&resp.u.layers.account, &resp.u.layers));
+	if ((rc = print_account_block(cli, &resp.u.layers.account)) != 0)
+		return rc;
+	return print_layers_text(cli, &resp.u.layers);
 }
 
 int cmd_account_set(struct cli *cli, int argc, char **argv)
@@ -346,16 +345,8 @@ int cmd_account_set(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_positional(cli, argc, argv, 2, 1 + KAM_MAX_REPEATED)) != 0)
 		return rc;
 	size_t n = (size_t)(argc - optind - 1);
-	if (!(fields = kam_arena_alloc(&cli->arena, n * sizeof(*fields))))
-		return cli_fail_nomem(cli);
-	for (size_t i = 0; i < n; i++) {
-		const char *arg = argv[optind + 1 + i], *eq = strchr(arg, '=');
-		if (!eq || eq == arg)
-			return cli_usage_error(cli, "expected FIELD=VALUE, got '%s'", arg);
-		if (!(fields[i].name = kam_arena_strndup(&cli->arena, arg, (size_t)(eq - arg))))
-			return cli_fail_nomem(cli);
-		fields[i].value = eq + 1;
-	}
+	if ((rc = cli_field_args(cli, argv + optind + 1, n, &fields)) != 0)
+		return rc;
 	req.u.account_set.account = argv[optind];
 	req.u.account_set.fields = fields;
 	req.u.account_set.n_fields = n;

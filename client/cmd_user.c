@@ -12,13 +12,11 @@
 /* "Password for new user USER: " with the longest user name. */
 #define PROMPT_MAX (KAM_MAX_USERNAME + 40)
 
-/* The new user's password: once from stdin, or twice on the terminal. Reports. */
-static int new_password(struct cli *cli, const char *user, bool from_stdin, char pw[PASSWORD_BUF])
+int prompt_new_password(struct cli *cli, const char *prompt, bool from_stdin, char pw[PASSWORD_BUF])
 {
-	char again[PASSWORD_BUF], prompt[PROMPT_MAX];
+	char again[PASSWORD_BUF];
 	int rc;
 
-	snprintf(prompt, sizeof(prompt), "Password for new user %.*s: ", KAM_MAX_USERNAME, user);
 	if ((rc = prompt_password(cli, prompt, from_stdin, pw)) != 0 || from_stdin)
 		return rc;
 	if ((rc = prompt_password(cli, "Repeat the password: ", false, again)) != 0) {
@@ -46,7 +44,7 @@ int cmd_user_add(struct cli *cli, int argc, char **argv)
 	struct kam_request req = { .op = KAM_OP_USER_ADD };
 	struct kam_response resp;
 	const char *role = NULL;
-	char pw[PASSWORD_BUF];
+	char pw[PASSWORD_BUF], prompt[PROMPT_MAX];
 	bool from_stdin = false;
 	int ch, rc, v;
 
@@ -70,7 +68,8 @@ int cmd_user_add(struct cli *cli, int argc, char **argv)
 	/* Not logged in: say so before asking for a password twice. */
 	if ((rc = cli_need_session(cli)) != 0)
 		return rc;
-	if ((rc = new_password(cli, argv[optind], from_stdin, pw)) != 0)
+	snprintf(prompt, sizeof(prompt), "Password for new user %.*s: ", KAM_MAX_USERNAME, argv[optind]);
+	if ((rc = prompt_new_password(cli, prompt, from_stdin, pw)) != 0)
 		return rc;
 	req.u.user_add.password = pw;
 	rc = cli_call(cli, &req, &resp);

@@ -471,7 +471,9 @@ int cli_send(struct cli *cli, struct kam_request *req, struct kam_response *resp
 	cli_wipe(req->token, sizeof(req->token));
 	if (rc != 0)
 		return rc;
-	if (req->has_token && resp->error.code == KAM_STATUS_UNAUTHENTICATED) {
+	/* A wrong current password (field old_password) says nothing about the session. */
+	if (req->has_token && resp->error.code == KAM_STATUS_UNAUTHENTICATED &&
+	    strcmp(resp->error.field ? resp->error.field : "", "old_password") != 0) {
 		/* Expired or revoked: keeping it would only fail again. A failure to
 		 * forget it changes nothing for this answer. */
 		int r = state_token_forget(cli->ep.key);

@@ -75,8 +75,192 @@ static const struct cmd commands[] = {
 	  "Remove USER from the account's team (the owner stays).",
 	  "" },
 	/* -- layers (issue 3) -- */
+	{ { "barrier", "add" }, cmd_barrier_add,
+	  "barrier add ACCOUNT --kind KIND TEXT [--status S] [--breakthrough TEXT] [--due DATE] [--owner USER]",
+	  "Record a barrier to the account and print its id.",
+	  "Options:\n"
+	  "  --kind KIND            prequalification, certification, references, clearance,\n"
+	  "                         requirement, habit, competitor, relationship or other\n"
+	  "  --status S             open (default), working or cleared\n"
+	  "  --breakthrough TEXT    the planned breakthrough\n"
+	  "  --due DATE             when it is planned for, YYYY-MM-DD\n"
+	  "  --owner USER           who works it, on the team (default: you, if you are on it)\n" },
+	{ { "barrier", "list" }, cmd_barrier_list,
+	  "barrier list ACCOUNT",
+	  "List the barriers of an account: ID KIND STATUS OWNER DUE BREAKTHROUGH DESCRIPTION.",
+	  "" },
+	{ { "barrier", "set" }, cmd_barrier_set,
+	  "barrier set BARRIER FIELD=VALUE...",
+	  "Change a barrier; an empty VALUE clears an optional field.",
+	  "Fields: kind, description, status (open, working, cleared), breakthrough,\n"
+	  "        due (YYYY-MM-DD), owner (a team member).\n" },
+	{ { "barrier", "clear" }, cmd_barrier_clear,
+	  "barrier clear BARRIER",
+	  "Mark a barrier as cleared.",
+	  "" },
+	{ { "project", "add" }, cmd_project_add,
+	  "project add ACCOUNT NAME [--stage STAGE] [--owner USER] [--value N --currency C] [--close DATE]",
+	  "Record a project (opportunity) of the account and print its id.",
+	  "Options:\n"
+	  "  --stage STAGE    where the buying process stands, and where we got involved:\n"
+	  "                   situation (default), problem, need, solution, budget,\n"
+	  "                   procurement, contract, delivery, acceptance\n"
+	  "  --owner USER     a team member (default: you, if you are on the team; else the\n"
+	  "                   account's owner)\n"
+	  "  --value N        expected value in minor units of --currency (cents for EUR)\n"
+	  "  --currency C     ISO 4217 code, e.g. EUR\n"
+	  "  --close DATE     expected close date, YYYY-MM-DD\n" },
+	{ { "project", "list" }, cmd_project_list,
+	  "project list ACCOUNT",
+	  "List the projects of an account: ID NAME STAGE STATUS OWNER VALUE JOINED/STAGES CLOSE SUPPORT.",
+	  "" },
+	{ { "project", "show" }, cmd_project_show,
+	  "project show PROJECT",
+	  "Show a project, its stage history and the contacts who decide it.",
+	  "" },
+	{ { "project", "advance" }, cmd_project_advance,
+	  "project advance PROJECT STAGE",
+	  "Move an open project to STAGE; moving backwards or skipping is allowed and recorded.",
+	  "Stages, in order: situation, problem, need, solution, budget, procurement,\n"
+	  "contract, delivery, acceptance.\n" },
+	{ { "project", "close" }, cmd_project_close,
+	  "project close PROJECT won|lost --reason TEXT",
+	  "Close an open project as won or lost, saying why.",
+	  "Options:\n"
+	  "  --reason TEXT    why it was won or lost (required)\n" },
+	{ { "project", "set" }, cmd_project_set,
+	  "project set PROJECT FIELD=VALUE...",
+	  "Change a project; an empty VALUE clears an optional field.",
+	  "Fields: name, owner (a team member), value (minor units), currency, close (YYYY-MM-DD).\n"
+	  "Use 'project advance' for the stage and 'project close' to end it.\n" },
+	{ { "contact", "add" }, cmd_contact_add,
+	  "contact add ACCOUNT NAME --title T --decision-role R [--weight N] [--stance support|neutral|oppose] "
+	  "[--criteria TEXT] [--org-needs TEXT] [--personal-needs TEXT] [--projects ID,...]",
+	  "Record a person who decides (managers and the GM) and print the contact's id.",
+	  "Options:\n"
+	  "  --title T              their job title\n"
+	  "  --decision-role R      their role in the decision (e.g. decision maker, user)\n"
+	  "  --weight N             their influence, 0 to 100\n"
+	  "  --stance S             support, neutral or oppose\n"
+	  "  --criteria TEXT        what they base decisions on\n"
+	  "  --org-needs TEXT       the needs of their organisation\n"
+	  "  --personal-needs TEXT  their personal needs\n"
+	  "  --projects ID,...      the projects of this account they decide on\n"
+	  "Reps see name, title, decision role, criteria, organisation needs and projects;\n"
+	  "never weight, stance or personal needs.\n" },
+	{ { "contact", "list" }, cmd_contact_list,
+	  "contact list ACCOUNT",
+	  "List the contacts of an account (WEIGHT and STANCE only for managers and the GM).",
+	  "" },
+	{ { "contact", "set" }, cmd_contact_set,
+	  "contact set CONTACT FIELD=VALUE...",
+	  "Change a contact; an empty VALUE clears an optional field.",
+	  "Fields: name, title, decision_role, criteria, weight (0-100), stance, org_needs,\n"
+	  "        personal_needs, projects (ids separated by commas; empty: none).\n" },
+	{ { "value", "add" }, cmd_value_add,
+	  "value add ACCOUNT --level business|relationship|strategic TEXT",
+	  "Record a value proposition (managers and the GM) and print its id.",
+	  "Options:\n"
+	  "  --level L    business, relationship or strategic\n" },
+	{ { "value", "list" }, cmd_value_list,
+	  "value list ACCOUNT",
+	  "List the value propositions of an account: ID LEVEL AUTHOR TEXT.",
+	  "" },
+	{ { "agreement", "add" }, cmd_agreement_add,
+	  "agreement add ACCOUNT --signed-by WHO --signed-on DATE --scope TEXT [--term MONTHS]",
+	  "Record a strategic cooperation agreement (the GM only) and print its id.",
+	  "Options:\n"
+	  "  --signed-by WHO     who signed it, on both sides\n"
+	  "  --signed-on DATE    YYYY-MM-DD\n"
+	  "  --scope TEXT        what it covers\n"
+	  "  --term MONTHS       how long it runs (default: open-ended)\n" },
+	{ { "agreement", "list" }, cmd_agreement_list,
+	  "agreement list ACCOUNT",
+	  "List the strategic agreements of an account: ID SIGNED_ON SIGNED_BY TERM SCOPE.",
+	  "" },
+	{ { "review", NULL }, cmd_review,
+	  "review ACCOUNT | review --team [USER] [--sort KEY] [--reverse]",
+	  "Review an account layer by layer with the gaps of its tier, or a team's accounts.",
+	  "With ACCOUNT: the layers, each open project's involvement and support balance,\n"
+	  "and what the method asks of the account's tier that is missing.\n"
+	  "With --team (managers and the GM): one row per account USER (default: you)\n"
+	  "can see: ID NAME TIER STAGE STRATEGY OWNER OPEN_PROJECTS SUPPORT GAPS.\n\n"
+	  "Options:\n"
+	  "  --team         review a team instead of one account\n"
+	  "  --sort KEY     gaps (most first, the default), name, tier, stage, strategy,\n"
+	  "                 owner, projects (most first) or support (weakest first)\n"
+	  "  --reverse      the other way round\n" },
 	/* -- audit and churn (issue 4) -- */
+	{ { "audit", "log" }, cmd_audit_log,
+	  "audit log [--account ACCOUNT] [--user USER] [--since TIME] [--until TIME] [--action ACTION] [--limit N] [--before ID]",
+	  "Show the audit trail, newest first: ID TIME USER ACTION ACCOUNT RESULT DETAIL (managers: their teams' accounts; the GM: all).",
+	  "Options:\n"
+	  "  --account ACCOUNT   only entries about this account (id or exact name)\n"
+	  "  --user USER         only what USER did\n"
+	  "  --since TIME        only entries at or after TIME\n"
+	  "  --until TIME        only entries before TIME\n"
+	  "  --action ACTION     only this action (e.g. account.show), or a prefix with '*' (account.*)\n"
+	  "  --limit N           at most N entries (1 to 1000), one page; without it, all pages\n"
+	  "  --before ID         only entries older than entry ID (paging)\n"
+	  "TIME is 2024-05-01, '2024-05-01 14:30', 2024-05-01T14:30:00Z (UTC; local time\n"
+	  "without the Z), @UNIX_SECONDS, or an age before now: 90s, 15m, 2h, 7d.\n" },
+	{ { "audit", "verify" }, cmd_audit_verify,
+	  "audit verify [--checkpoint FILE]",
+	  "Check the audit chain (the GM): intact with the entry count, or the first entry that does not match.",
+	  "Options:\n"
+	  "  --checkpoint FILE   compare with this signed checkpoint (default: the latest one kamd\n"
+	  "                      wrote); a chain shorter than a checkpoint has lost its tail\n"
+	  "Exits 6 when the chain does not verify.\n" },
+	{ { "audit", "alerts" }, cmd_audit_alerts,
+	  "audit alerts",
+	  "Show users flagged for reading too many accounts: USER REPORTS_TO FLAGGED READS LIMIT WINDOW.",
+	  "A flagged user's account reads are refused until a manager or the GM runs 'kam audit clear USER'.\n" },
+	{ { "audit", "clear" }, cmd_audit_clear,
+	  "audit clear USER",
+	  "Lift USER's bulk-read flag (USER's managers and the GM); their reads are counted afresh.",
+	  "" },
+	{ { "user", "deactivate" }, cmd_user_deactivate,
+	  "user deactivate USER --handover-to USER",
+	  "Deactivate USER, end every session of theirs, and hand their accounts, team places, open projects and reports to a colleague, in one step.",
+	  "Options:\n"
+	  "  --handover-to USER   the active colleague who takes over; senior enough for every\n"
+	  "                       account (strategic: a manager or the GM, TOP: a solution rep or\n"
+	  "                       above), and a manager or the GM if people report to USER\n"
+	  "The GM, or a manager USER reports to. Nothing is deleted.\n" },
+	{ { "user", "handover" }, cmd_user_handover,
+	  "user handover USER --to USER [--account ACCOUNT]...",
+	  "Hand USER's accounts (or only the ones named) and their open projects to a colleague.",
+	  "Options:\n"
+	  "  --to USER           the active colleague who takes over (senior enough for each account)\n"
+	  "  --account ACCOUNT   only this account (id or exact name); may be given many times\n" },
+	{ { "export", NULL }, cmd_export,
+	  "export [--format csv|json]",
+	  "Write every account with every layer to stdout (the GM). Audited as one entry with the count.",
+	  "Options:\n"
+	  "  --format FORMAT   csv (default; layers as JSON in columns layer:NAME) or json\n" },
+	{ { "import", NULL }, cmd_import,
+	  "import FILE.csv",
+	  "Create the accounts of a spreadsheet (managers and the GM): all of them, or none.",
+	  "The first line names the columns: name and tier, and any of owner, founded,\n"
+	  "headcount, business, revenue, budget, currency, suppliers, notes, stage, strategy\n"
+	  "(as account set spells them; money in minor units). Columns kam export writes but\n"
+	  "cannot import (id, team, version, times, layer:*) are skipped. An error names the\n"
+	  "line and column; at most 1000 accounts per file.\n" },
 	/* -- hostile clients (issue 6) -- */
+	{ { "user", "passwd" }, cmd_user_passwd,
+	  "user passwd [USER] [--password-stdin]",
+	  "Change your password (asks for the current one), or set USER's (their GM or manager).",
+	  "Without USER it is your own password: the current one is asked for first, then the\n"
+	  "new one twice; your other sessions end. With USER (the GM, or a manager USER reports\n"
+	  "to) the new password is asked for twice and all of USER's sessions end. A password\n"
+	  "has 12 to 1024 bytes and at least 12 characters.\n\n"
+	  "Options:\n"
+	  "  --password-stdin   read from stdin instead: the current password and the new one\n"
+	  "                     on two lines (own password), or the new one on one line (USER)\n" },
+	{ { "user", "unlock" }, cmd_user_unlock,
+	  "user unlock USER",
+	  "Let USER log in again at once after failed logins locked them (the GM or their manager).",
+	  "" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -16,8 +16,6 @@
 /* One error line; longer messages are cut. */
 #define ERROR_MSG_MAX 1024
 
-static json_t *jstr(const char *s);
-static int jset(json_t *o, const char *key, json_t *v);
 
 /* ---- errors ---- */
 
@@ -227,7 +225,7 @@ void table_free(struct table *t)
 /* ---- JSON ---- */
 
 /* A JSON string; invalid UTF-8 from the server is shown with '?' rather than dropped. */
-static json_t *jstr(const char *s)
+json_t *jstr(const char *s)
 {
 	json_t *j = json_string(s);
 
@@ -245,18 +243,18 @@ static json_t *jstr(const char *s)
 }
 
 /* Set key to v (stealing it); 1 on failure, so builders can OR the results. */
-static int jset(json_t *o, const char *key, json_t *v)
+int jset(json_t *o, const char *key, json_t *v)
 {
 	return json_object_set_new(o, key, v) == 0 ? 0 : 1;
 }
 
 /* Strings that are empty mean unknown or not visible: absent, never "". */
-static int jset_str(json_t *o, const char *key, const char *s)
+int jset_str(json_t *o, const char *key, const char *s)
 {
 	return s && s[0] ? jset(o, key, jstr(s)) : 0;
 }
 
-static int jset_time(json_t *o, const char *key, int64_t t)
+int jset_time(json_t *o, const char *key, int64_t t)
 {
 	char buf[TIME_STR_MAX];
 
@@ -266,12 +264,12 @@ static int jset_time(json_t *o, const char *key, int64_t t)
 	return jset(o, key, json_string(buf));
 }
 
-static int jset_opt(json_t *o, const char *key, struct kam_opt_i64 v)
+int jset_opt(json_t *o, const char *key, struct kam_opt_i64 v)
 {
 	return v.has ? jset(o, key, json_integer(v.value)) : 0;
 }
 
-static int jset_money(json_t *o, const char *key, struct kam_opt_i64 v, const char *currency)
+int jset_money(json_t *o, const char *key, struct kam_opt_i64 v, const char *currency)
 {
 	json_t *m;
 	int bad = 0;
@@ -286,7 +284,7 @@ static int jset_money(json_t *o, const char *key, struct kam_opt_i64 v, const ch
 }
 
 /* A builder that failed part-way returns NULL, never half a document. */
-static json_t *jdone(json_t *o, int bad)
+json_t *jdone(json_t *o, int bad)
 {
 	if (bad) {
 		json_decref(o);
@@ -360,7 +358,7 @@ json_t *json_account(const struct kam_account *a)
 }
 
 /* One element per item; NULL if any of them failed. */
-static json_t *json_list(const void *items, size_t n, size_t size, json_t *(*one)(const void *))
+json_t *json_list(const void *items, size_t n, size_t size, json_t *(*one)(const void *))
 {
 	json_t *arr = json_array();
 

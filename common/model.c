@@ -28,6 +28,40 @@ static const char *const op_kw[] = {
 	[KAM_OP_ACCOUNT_SET] = "account.set",
 	[KAM_OP_ACCOUNT_ASSIGN] = "account.assign",
 	[KAM_OP_ACCOUNT_UNASSIGN] = "account.unassign",
+	/* -- layers (issue 3) -- */
+	/* The layered show is the same act as account.show, and audited as such. */
+	[KAM_OP_ACCOUNT_LAYERS] = "account.show",
+	[KAM_OP_BARRIER_ADD] = "barrier.add",
+	[KAM_OP_BARRIER_LIST] = "barrier.list",
+	[KAM_OP_BARRIER_SET] = "barrier.set",
+	[KAM_OP_BARRIER_CLEAR] = "barrier.clear",
+	[KAM_OP_PROJECT_ADD] = "project.add",
+	[KAM_OP_PROJECT_LIST] = "project.list",
+	[KAM_OP_PROJECT_SHOW] = "project.show",
+	[KAM_OP_PROJECT_ADVANCE] = "project.advance",
+	[KAM_OP_PROJECT_CLOSE] = "project.close",
+	[KAM_OP_PROJECT_SET] = "project.set",
+	[KAM_OP_CONTACT_ADD] = "contact.add",
+	[KAM_OP_CONTACT_LIST] = "contact.list",
+	[KAM_OP_CONTACT_SET] = "contact.set",
+	[KAM_OP_VALUE_ADD] = "value.add",
+	[KAM_OP_VALUE_LIST] = "value.list",
+	[KAM_OP_AGREEMENT_ADD] = "agreement.add",
+	[KAM_OP_AGREEMENT_LIST] = "agreement.list",
+	[KAM_OP_REVIEW_ACCOUNT] = "review.account",
+	[KAM_OP_REVIEW_TEAM] = "review.team",
+	/* -- audit and churn (issue 4) -- */
+	[KAM_OP_AUDIT_LOG] = "audit.log",
+	[KAM_OP_AUDIT_VERIFY] = "audit.verify",
+	[KAM_OP_AUDIT_ALERTS] = "audit.alerts",
+	[KAM_OP_AUDIT_CLEAR] = "audit.clear",
+	[KAM_OP_USER_DEACTIVATE] = "user.deactivate",
+	[KAM_OP_USER_HANDOVER] = "user.handover",
+	[KAM_OP_EXPORT] = "export",
+	[KAM_OP_IMPORT] = "import",
+	/* -- hostile clients (issue 6) -- */
+	[KAM_OP_USER_PASSWD] = "user.passwd",
+	[KAM_OP_USER_UNLOCK] = "user.unlock",
 };
 
 /* The wire codes are sparse (1 and 2 are unused), so both tables leave holes as NULL/0. */
@@ -107,3 +141,41 @@ KW_PARSE(kam_role_parse, enum kam_role, role_kw)
 KW_PARSE(kam_tier_parse, enum kam_tier, tier_kw)
 KW_PARSE(kam_stage_parse, enum kam_stage, stage_kw)
 KW_PARSE(kam_strategy_parse, enum kam_strategy, strategy_kw)
+
+/* ---- layers (issue 3): the keywords of model_layers.h, contract.md's spellings ---- */
+
+static const char *const barrier_kind_kw[] = { "", "prequalification", "certification", "references", "clearance",
+					       "requirement", "habit", "competitor", "relationship", "other" };
+static const char *const barrier_status_kw[] = { "", "open", "working", "cleared" };
+static const char *const pstage_kw[] = { "", "situation", "problem", "need", "solution", "budget", "procurement",
+					 "contract", "delivery", "acceptance" };
+static const char *const pstatus_kw[] = { "", "open", "won", "lost" };
+static const char *const move_kw[] = { "", "start", "forward", "skip", "back", "won", "lost" };
+static const char *const stance_kw[] = { "", "support", "neutral", "oppose" };
+static const char *const value_level_kw[] = { "", "business", "relationship", "strategic" };
+
+_Static_assert(COUNT(barrier_kind_kw) == KAM_BARRIER__COUNT, "barrier kind keywords");
+_Static_assert(COUNT(barrier_status_kw) == KAM_BSTATUS__COUNT, "barrier status keywords");
+_Static_assert(COUNT(pstage_kw) == KAM_PSTAGE__COUNT, "project stage keywords");
+_Static_assert(COUNT(pstatus_kw) == KAM_PSTATUS__COUNT, "project status keywords");
+_Static_assert(COUNT(move_kw) == KAM_MOVE__COUNT, "move keywords");
+_Static_assert(COUNT(stance_kw) == KAM_STANCE__COUNT, "stance keywords");
+_Static_assert(COUNT(value_level_kw) == KAM_VLEVEL__COUNT, "value level keywords");
+
+#define KW_STR(fn, type, tab) \
+	const char *fn(type v) { return kw_str(tab, COUNT(tab), (int)v); }
+
+KW_STR(kam_barrier_kind_str, enum kam_barrier_kind, barrier_kind_kw)
+KW_STR(kam_barrier_status_str, enum kam_barrier_status, barrier_status_kw)
+KW_STR(kam_pstage_str, enum kam_pstage, pstage_kw)
+KW_STR(kam_pstatus_str, enum kam_pstatus, pstatus_kw)
+KW_STR(kam_move_str, enum kam_move, move_kw)
+KW_STR(kam_stance_str, enum kam_stance, stance_kw)
+KW_STR(kam_value_level_str, enum kam_value_level, value_level_kw)
+
+KW_PARSE(kam_barrier_kind_parse, enum kam_barrier_kind, barrier_kind_kw)
+KW_PARSE(kam_barrier_status_parse, enum kam_barrier_status, barrier_status_kw)
+KW_PARSE(kam_pstage_parse, enum kam_pstage, pstage_kw)
+KW_PARSE(kam_pstatus_parse, enum kam_pstatus, pstatus_kw)
+KW_PARSE(kam_stance_parse, enum kam_stance, stance_kw)
+KW_PARSE(kam_value_level_parse, enum kam_value_level, value_level_kw)

@@ -48,8 +48,38 @@ enum kam_op {
 	KAM_OP_ACCOUNT_ASSIGN,
 	KAM_OP_ACCOUNT_UNASSIGN,
 	/* -- layers (issue 3) -- */
+	KAM_OP_ACCOUNT_LAYERS,
+	KAM_OP_BARRIER_ADD,
+	KAM_OP_BARRIER_LIST,
+	KAM_OP_BARRIER_SET,
+	KAM_OP_BARRIER_CLEAR,
+	KAM_OP_PROJECT_ADD,
+	KAM_OP_PROJECT_LIST,
+	KAM_OP_PROJECT_SHOW,
+	KAM_OP_PROJECT_ADVANCE,
+	KAM_OP_PROJECT_CLOSE,
+	KAM_OP_PROJECT_SET,
+	KAM_OP_CONTACT_ADD,
+	KAM_OP_CONTACT_LIST,
+	KAM_OP_CONTACT_SET,
+	KAM_OP_VALUE_ADD,
+	KAM_OP_VALUE_LIST,
+	KAM_OP_AGREEMENT_ADD,
+	KAM_OP_AGREEMENT_LIST,
+	KAM_OP_REVIEW_ACCOUNT,
+	KAM_OP_REVIEW_TEAM,
 	/* -- audit and churn (issue 4) -- */
+	KAM_OP_AUDIT_LOG,
+	KAM_OP_AUDIT_VERIFY,
+	KAM_OP_AUDIT_ALERTS,
+	KAM_OP_AUDIT_CLEAR,
+	KAM_OP_USER_DEACTIVATE,
+	KAM_OP_USER_HANDOVER,
+	KAM_OP_EXPORT,
+	KAM_OP_IMPORT,
 	/* -- hostile clients (issue 6) -- */
+	KAM_OP_USER_PASSWD,
+	KAM_OP_USER_UNLOCK,
 	KAM_OP__COUNT
 };
 
@@ -111,6 +141,11 @@ struct kam_field {
 	const char *value;
 };
 
+/* -- layers (issue 3): barriers, projects, contacts, values, agreements, review -- */
+#include "model_layers.h"
+/* -- audit and churn (issue 4): audit entries, alerts, hand-overs, export and import -- */
+#include "model_audit.h"
+
 struct kam_request {
 	uint64_t id;
 	bool has_token;
@@ -126,8 +161,25 @@ struct kam_request {
 		/* account_assign and account_unassign */
 		struct { const char *account; const char *username; } account_member;
 		/* -- layers (issue 3) -- */
+		/* account_layers, barrier/project/contact/value/agreement_list, review_account */
+		struct { const char *account; } layer_list;
+		/* barrier/project/contact/value/agreement_add */
+		struct { const char *account; size_t n_fields; struct kam_field *fields; } layer_add;
+		/* barrier_set/clear, project_show/advance/close/set, contact_set */
+		struct { int64_t id; size_t n_fields; struct kam_field *fields; } layer_item;
+		struct { const char *user; int64_t after_id; uint32_t limit; } review_team;
 		/* -- audit and churn (issue 4) -- */
+		struct kam_audit_filter audit_log;
+		struct { const char *checkpoint; } audit_verify;
+		struct { const char *username; } audit_clear;
+		/* user_deactivate (n_accounts 0) and user_handover */
+		struct { const char *username; const char *to; size_t n_accounts; const char **accounts; } handover;
+		struct { int64_t export_id; int64_t after_id; } export_page;
+		struct { size_t n_rows; struct kam_import_row *rows; } import;
 		/* -- hostile clients (issue 6) -- */
+		/* username "" (or the caller's own): change one's own password with old_password */
+		struct { const char *username; const char *old_password; const char *new_password; } user_passwd;
+		struct { const char *username; } user_unlock;
 	} u;
 };
 
@@ -149,8 +201,21 @@ struct kam_response {
 		struct kam_account account;                                         /* account add/show/set/assign/unassign */
 		struct { size_t n; struct kam_account *accounts; int64_t next_after_id; } account_list;
 		/* -- layers (issue 3) -- */
+		struct kam_layers layers;                                           /* every layer op but review */
+		struct { struct kam_layers layers; size_t n_gaps; struct kam_gap *gaps; } review;
+		struct { size_t n; struct kam_team_row *rows; int64_t next_after_id; } review_team;
 		/* -- audit and churn (issue 4) -- */
+		struct { size_t n; struct kam_audit_entry *entries; int64_t next_before_id; } audit_log;
+		struct kam_audit_verify audit_verify;
+		struct { size_t n; struct kam_alert *alerts; } audit_alerts;
+		struct kam_alert alert;                                             /* audit_clear */
+		struct kam_handover handover;                                       /* user_deactivate, user_handover */
+		struct { int64_t export_id; int64_t total; size_t n; struct kam_export_item *items; int64_t next_after_id; } export_page;
+		struct { uint32_t imported; size_t n_ids; int64_t *ids; } import;
 		/* -- hostile clients (issue 6) -- */
+		struct { struct kam_user user; uint32_t sessions_revoked; } user_passwd;
+		/* locked_until: unix seconds, 0 when the user was not locked */
+		struct { struct kam_user user; uint32_t failures; int64_t locked_until; } user_unlock;
 	} u;
 };
 

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "kam/v1/kam.pb-c.h"
 
 #include "frame.h"
@@ -41,19 +43,37 @@ struct budget {
 	size_t left;
 };
 
+/*
+ * Every unpacked block starts with its size, so that freeing can wipe it:
+ * requests carry passwords, and responses tokens (issue 6). A header of
+ * max_align_t keeps the block as aligned as malloc's.
+ */
+#define MSG_BLOCK_HDR sizeof(max_align_t)
+
 static void *budget_alloc(void *data, size_t size)
 {
 	struct budget *b = data;
+	size_t *p;
 
-	if (size > b->left)
+	if (size > b->left || size > SIZE_MAX - MSG_BLOCK_HDR)
 		return NULL;
 	b->left -= size;
-	return malloc(size);
+	p = malloc(size + MSG_BLOCK_HDR);
+	if (!p)
+		return NULL;
+	*p = size;
+	return (char *)p + MSG_BLOCK_HDR;
 }
 
 static void budget_free(void *data, void *p)
 {
-	free(p);
+	char *block;
+
+	if (!p)
+		return;
+	block = (char *)p - MSG_BLOCK_HDR;
+	OPENSSL_cleanse(block, *(size_t *)(void *)block + MSG_BLOCK_HDR);
+	free(block);
 }
 
 static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
@@ -538,26 +558,59 @@ static int enc_account_show(struct kam_arena *a, const struct kam_request *r, vo
 	return 0;
 }
 
+/* FieldValue lists (account_set and the layer ops): names 1..32 bytes, values at most KAM_MAX_TEXT. */
+static int take_fields(struct dec *d, Kam__V1__FieldValue *const *fv, size_t n, struct kam_field **out,
+		       size_t *n_out)
+{
+	struct kam_field *f;
+
+	*out = NULL;
+	*n_out = 0;
+	TRY(take_count(d, "fields", n));
+	if (n == 0)
+		return 0;
+	if (!(f = kam_arena_alloc(d->a, n * sizeof(*f))))
+		return KAM_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		TRY(take_str(d, "name", fv[i]->name, 1, KAM_MAX_FIELD_NAME, &f[i].name));
+		/* Name the field in the message: "value" alone would not tell which. */
+		if (strlen(fv[i]->value) > KAM_MAX_TEXT)
+			return invalid(d, "value", "value of %s is longer than %d bytes", f[i].name, KAM_MAX_TEXT);
+		TRY(copy_str(d, fv[i]->value, &f[i].value));
+	}
+	*out = f;
+	*n_out = n;
+	return 0;
+}
+
+static int fields_to_pb(struct kam_arena *a, const struct kam_field *f, size_t n, Kam__V1__FieldValue ***out,
+			size_t *n_out)
+{
+	Kam__V1__FieldValue **fvs;
+
+	if (n == 0)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*fvs) || !(fvs = kam_arena_alloc(a, n * sizeof(*fvs))))
+		return KAM_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!(fvs[i] = new_msg(a, &kam__v1__field_value__descriptor)))
+			return KAM_ENOMEM;
+		fvs[i]->name = wire_str(f[i].name);
+		fvs[i]->value = wire_str(f[i].value);
+	}
+	*out = fvs;
+	*n_out = n;
+	return 0;
+}
+
 static int dec_account_set(struct dec *d, const void *body, struct kam_request *r)
 {
 	const Kam__V1__AccountSetRequest *m = body;
-	struct kam_field *f;
 
 	TRY(take_str(d, "account", m->account, 1, KAM_MAX_NAME, &r->u.account_set.account));
 	if (m->n_fields == 0)
 		return invalid(d, "fields", "fields is required: nothing to set");
-	TRY(take_count(d, "fields", m->n_fields));
-	if (!(f = kam_arena_alloc(d->a, m->n_fields * sizeof(*f))))
-		return KAM_ENOMEM;
-	for (size_t i = 0; i < m->n_fields; i++) {
-		TRY(take_str(d, "name", m->fields[i]->name, 1, KAM_MAX_FIELD_NAME, &f[i].name));
-		/* Name the field in the message: "value" alone would not tell which. */
-		if (strlen(m->fields[i]->value) > KAM_MAX_TEXT)
-			return invalid(d, "value", "value of %s is longer than %d bytes", f[i].name, KAM_MAX_TEXT);
-		TRY(copy_str(d, m->fields[i]->value, &f[i].value));
-	}
-	r->u.account_set.fields = f;
-	r->u.account_set.n_fields = m->n_fields;
+	TRY(take_fields(d, m->fields, m->n_fields, &r->u.account_set.fields, &r->u.account_set.n_fields));
 	TRY(take_nonneg(d, "if_version", m->if_version));
 	r->u.account_set.if_version = m->if_version;
 	return 0;
@@ -566,25 +619,10 @@ static int dec_account_set(struct dec *d, const void *body, struct kam_request *
 static int enc_account_set(struct kam_arena *a, const struct kam_request *r, void *body)
 {
 	Kam__V1__AccountSetRequest *m = body;
-	size_t n = r->u.account_set.n_fields;
 
 	m->account = wire_str(r->u.account_set.account);
 	m->if_version = r->u.account_set.if_version;
-	if (n == 0)
-		return 0;
-	if (n > SIZE_MAX / sizeof(*m->fields) || !(m->fields = kam_arena_alloc(a, n * sizeof(*m->fields))))
-		return KAM_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		Kam__V1__FieldValue *fv = new_msg(a, &kam__v1__field_value__descriptor);
-
-		if (!fv)
-			return KAM_ENOMEM;
-		fv->name = wire_str(r->u.account_set.fields[i].name);
-		fv->value = wire_str(r->u.account_set.fields[i].value);
-		m->fields[i] = fv;
-	}
-	m->n_fields = n;
-	return 0;
+	return fields_to_pb(a, r->u.account_set.fields, r->u.account_set.n_fields, &m->fields, &m->n_fields);
 }
 
 static int dec_account_member(struct dec *d, const void *body, struct kam_request *r)
@@ -739,12 +777,22 @@ static int enc_account_list_resp(struct kam_arena *a, const struct kam_response 
 	return 0;
 }
 
+/* -- layers (issue 3): the bodies of the layer operations -- */
+#include "msg_layers.inc"
+
+/* ---- hostile clients (issue 6): user passwd, user unlock ---- */
+#include "msg_hostile.inc"
+
 /* ---- the op table: one row per oneof member, the same number in Request and Response ---- */
 
 #define SAME_CASE(X) _Static_assert((int)KAM__V1__REQUEST__BODY_##X == (int)KAM__V1__RESPONSE__BODY_##X, #X)
 SAME_CASE(LOGIN); SAME_CASE(LOGOUT); SAME_CASE(WHOAMI); SAME_CASE(USER_ADD); SAME_CASE(USER_LIST);
 SAME_CASE(ACCOUNT_ADD); SAME_CASE(ACCOUNT_LIST); SAME_CASE(ACCOUNT_SHOW); SAME_CASE(ACCOUNT_SET);
 SAME_CASE(ACCOUNT_ASSIGN); SAME_CASE(ACCOUNT_UNASSIGN);
+SAME_CASE(USER_PASSWD); SAME_CASE(USER_UNLOCK);   /* hostile clients (issue 6) */
+
+/* -- audit and churn (issue 4): the bodies of the audit, hand-over, export and import operations -- */
+#include "msg_audit.inc"
 
 /* NULL converters: the body is an empty message. */
 static const struct op_codec {
@@ -773,8 +821,14 @@ static const struct op_codec {
 	[KAM_OP_ACCOUNT_UNASSIGN] = { KAM__V1__REQUEST__BODY_ACCOUNT_UNASSIGN, dec_account_member, enc_account_member,
 				      dec_account_resp, enc_account_resp },
 	/* -- layers (issue 3) -- */
+	MSG_LAYER_OPS
 	/* -- audit and churn (issue 4) -- */
+	MSG_AUDIT_OPS
 	/* -- hostile clients (issue 6) -- */
+	[KAM_OP_USER_PASSWD] = { KAM__V1__REQUEST__BODY_USER_PASSWD, dec_user_passwd, enc_user_passwd,
+				 dec_user_passwd_resp, enc_user_passwd_resp },
+	[KAM_OP_USER_UNLOCK] = { KAM__V1__REQUEST__BODY_USER_UNLOCK, dec_user_unlock, enc_user_unlock,
+				 dec_user_unlock_resp, enc_user_unlock_resp },
 };
 
 static enum kam_op op_of_case(unsigned number)

@@ -18,6 +18,12 @@
 
 /* One line of error text: OpenSSL reasons and verify results are short. */
 #define TLS_ERR_MAX 256
+/*
+ * The TLS 1.3 suites we allow: AEADs with a full 16-byte tag. Named rather than
+ * left to OpenSSL's defaults, so a build whose defaults add CCM_8 (8-byte tag)
+ * or the integrity-only suites of RFC 9150 still offers only these.
+ */
+#define TLS_SUITES "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
 
 struct tls_ctx {
 	SSL_CTX *sc;
@@ -75,7 +81,11 @@ static int ctx_fail(SSL_CTX *sc, const char **why, const char *fmt, ...)
 	return KAM_ETLS;
 }
 
-/* What both sides share: TLS 1.3 exactly, no early data, no resumption. */
+/*
+ * What both sides share: TLS 1.3 exactly, AEAD suites only, no early data (no
+ * 0-RTT: it could be replayed), no resumption, and decrypted records wiped
+ * once read (they hold passwords and tokens).
+ */
 static SSL_CTX *ctx_base(void)
 {
 	SSL_CTX *sc = SSL_CTX_new(TLS_method());
@@ -84,12 +94,14 @@ static SSL_CTX *ctx_base(void)
 		return NULL;
 	if (SSL_CTX_set_min_proto_version(sc, TLS1_3_VERSION) != 1 ||
 	    SSL_CTX_set_max_proto_version(sc, TLS1_3_VERSION) != 1 ||
+	    SSL_CTX_set_ciphersuites(sc, TLS_SUITES) != 1 ||
 	    SSL_CTX_set_max_early_data(sc, 0) != 1 ||
+	    SSL_CTX_set_recv_max_early_data(sc, 0) != 1 ||
 	    SSL_CTX_set_num_tickets(sc, 0) != 1) {
 		SSL_CTX_free(sc);
 		return NULL;
 	}
-	SSL_CTX_set_options(sc, SSL_OP_NO_TICKET);
+	SSL_CTX_set_options(sc, SSL_OP_NO_TICKET | SSL_OP_CLEANSE_PLAINTEXT);
 	SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
 	return sc;
 }

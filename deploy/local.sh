@@ -258,6 +258,7 @@ write_conf() {
 	db_admin = "host=$PGSOCK port=$LOCAL_PG_PORT dbname=kam user=kam_admin"
 	tls_cert = $TLS/cert.pem
 	tls_key = $TLS/key.pem
+	audit_checkpoint_file = $STATE/audit.checkpoint
 	EOF
 	chmod 0600 "$tmp"
 	mv "$tmp" "$CONF"

@@ -68,6 +68,23 @@ static const struct config_key config_keys[] = {
 	{ "max_queued_output",        set_u32,       FIELD(max_queued_output),       4 * KIB, 1024 * MIB },
 	{ "shutdown_grace",           set_int,       FIELD(shutdown_grace_s),        0, 3600 },
 	{ "log_level",                set_log_level, FIELD(log_level),               0, 0 },
+	/* -- hostile clients (issue 6) -- */
+	{ "max_connections_per_address", set_int,    FIELD(max_connections_per_address), 1, 65536 },
+	/* Hashing threads: each holds argon2_memory_kib while it works. */
+	{ "hash_threads",             set_int,       FIELD(hash_threads),            1, 64 },
+	{ "hash_queue",               set_int,       FIELD(hash_queue),              1, 65536 },
+	{ "login_lockout_threshold",  set_int,       FIELD(login_lockout_threshold), 1, 1000 },
+	{ "login_lockout_initial",    set_int,       FIELD(login_lockout_initial_s), 1, 3600 },
+	{ "login_lockout_max",        set_int,       FIELD(login_lockout_max_s),     1, 30 * DAY_S },
+	{ "login_failures_per_hour",  set_int,       FIELD(login_failures_per_hour), 1, 100000 },
+	{ "login_failures_per_minute", set_int,      FIELD(login_failures_per_minute), 1, 100000 },
+	/* -- audit and churn (issue 4) -- */
+	{ "audit_checkpoint_file",    set_string,    FIELD(audit_checkpoint_file),   0, 0 },
+	{ "audit_checkpoint_key",     set_string,    FIELD(audit_checkpoint_key),    0, 0 },
+	{ "audit_checkpoint_interval", set_int,      FIELD(audit_checkpoint_interval_s), 1, DAY_S },
+	{ "bulk_read_limit",          set_int,       FIELD(bulk_read_limit),         0, 1000000 },
+	{ "bulk_read_limit_manager",  set_int,       FIELD(bulk_read_limit_manager), 0, 1000000 },
+	{ "bulk_read_window",         set_int,       FIELD(bulk_read_window_s),      1, 30 * DAY_S },
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -227,6 +244,20 @@ void config_defaults(struct kamd_config *c)
 	c->idle_timeout_s = 900;
 	c->max_inflight_per_session = 32;
 	c->max_queued_output = 1u << 20;
+	/* -- hostile clients (issue 6) -- */
+	c->max_connections_per_address = 64;
+	c->hash_threads = 4;
+	c->hash_queue = 256;
+	c->login_lockout_threshold = 5;
+	c->login_lockout_initial_s = 1;
+	c->login_lockout_max_s = 900;
+	c->login_failures_per_hour = 100;
+	c->login_failures_per_minute = 30;
+	/* -- audit and churn (issue 4) -- */
+	c->audit_checkpoint_interval_s = 300;
+	c->bulk_read_limit = 30;
+	c->bulk_read_limit_manager = 0;
+	c->bulk_read_window_s = 600;
 }
 
 int config_set(struct kamd_config *c, const char *key, const char *value, char *why, size_t why_len)
@@ -402,6 +433,11 @@ int config_validate(const struct kamd_config *c, char *why, size_t why_len)
 		    c->session_idle_s, c->session_absolute_s);
 		return KAM_EINVAL;
 	}
+	if (c->login_lockout_initial_s > c->login_lockout_max_s) {
+		say(why, why_len, "login_lockout_initial (%d) must not exceed login_lockout_max (%d)",
+		    c->login_lockout_initial_s, c->login_lockout_max_s);
+		return KAM_EINVAL;
+	}
 	if (c->argon2_m_kib < CONFIG_ARGON2_KIB_PER_LANE * c->argon2_p) {
 		say(why, why_len, "argon2_memory_kib (%u) must be at least %u per lane (argon2_parallelism %u)",
 		    c->argon2_m_kib, CONFIG_ARGON2_KIB_PER_LANE, c->argon2_p);
@@ -421,5 +457,7 @@ void config_free(struct kamd_config *c)
 	free(c->tls_key);
 	free(c->log_level);
 	free(c->bootstrap_gm);
+	free(c->audit_checkpoint_file);   /* audit and churn (issue 4) */
+	free(c->audit_checkpoint_key);
 	memset(c, 0, sizeof(*c));
 }

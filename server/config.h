@@ -34,6 +34,22 @@ struct kamd_config {
 	int max_inflight_per_session; /* requests running per connection before reading pauses, default 32 */
 	uint32_t max_queued_output;   /* unsent bytes per connection before reading pauses, default 1 MiB */
 	char *bootstrap_gm;           /* --bootstrap-gm USER (flag only): then TLS is not required */
+	/* -- hostile clients (issue 6) -- */
+	int max_connections_per_address; /* per client address (IPv6: per /64), default 64 */
+	int hash_threads;             /* password hashes at once = UV_THREADPOOL_SIZE, default 4 */
+	int hash_queue;               /* hashing jobs waiting beyond those, default 256 */
+	int login_lockout_threshold;  /* consecutive failures before an account waits, default 5 */
+	int login_lockout_initial_s;  /* the first wait, doubling per further failure, default 1 */
+	int login_lockout_max_s;      /* the longest wait, default 900 */
+	int login_failures_per_hour;  /* failures evaluated per account and hour, default 100 */
+	int login_failures_per_minute; /* failures per client address and minute, default 30 */
+	/* -- audit and churn (issue 4) -- */
+	char *audit_checkpoint_file;  /* signed checkpoints of the audit chain heads; NULL: none */
+	char *audit_checkpoint_key;   /* Ed25519 PEM key; NULL: audit_checkpoint_file + ".key" */
+	int audit_checkpoint_interval_s; /* seconds between checkpoints, default 300 */
+	int bulk_read_limit;          /* distinct accounts a rep may read in the window; 0 off; default 30 */
+	int bulk_read_limit_manager;  /* the same for managers; default 0 (off) */
+	int bulk_read_window_s;       /* the sliding window, default 600 */
 };
 
 void config_defaults(struct kamd_config *c);

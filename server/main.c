@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/resource.h>
+
 #include <openssl/crypto.h>
 #include <protobuf-c/protobuf-c.h>
 #include <uv.h>
@@ -31,6 +33,10 @@
 #define KAMD_DRAIN_POLL_MS 100
 /* An argon2id PHC string is about 100 bytes; room to spare for larger parameters. */
 #define KAMD_HASH_MAX 256
+/* Descriptors beyond the connections: listener, loop, signals, log, the database pool. */
+#define KAMD_FD_SPARE 64
+/* Connections past max_connections that still get a BUSY answer (net/session.c). */
+#define KAMD_FD_BUSY 64
 /* Flags that set configuration keys; each may be given once per key it names. */
 #define KAMD_MAX_FLAGS 16
 
@@ -77,6 +83,8 @@ static struct kamd {
 	int n_sigs;
 	uv_timer_t drain_timer;
 	bool drain_timer_up;
+	uv_timer_t checkpoint_timer;     /* audit and churn (issue 4): signed audit checkpoints */
+	bool checkpoint_timer_up;
 	struct net_tls *tls;
 	struct net *net;
 	struct store *store;
@@ -137,6 +145,51 @@ static void svc_config_from(const struct kamd_config *c, struct svc_config *out)
 	out->argon2_m_kib = c->argon2_m_kib;
 	out->argon2_t = c->argon2_t;
 	out->argon2_p = c->argon2_p;
+	out->lockout_threshold = c->login_lockout_threshold;
+	out->lockout_initial_s = c->login_lockout_initial_s;
+	out->lockout_max_s = c->login_lockout_max_s;
+	out->failures_per_hour = c->login_failures_per_hour;
+	out->failures_per_minute = c->login_failures_per_minute;
+	out->bulk_read_limit = (uint32_t)c->bulk_read_limit;        /* audit and churn (issue 4) */
+	out->bulk_read_limit_manager = (uint32_t)c->bulk_read_limit_manager;
+	out->bulk_read_window_s = (uint32_t)c->bulk_read_window_s;
+}
+
+/*
+ * libuv's thread pool runs the password hashes, so its size is the number of
+ * hashes at once, each holding argon2_memory_kib: the bound on what a login
+ * storm can cost. libuv reads UV_THREADPOOL_SIZE when the pool first starts,
+ * which is after this; the configuration wins over the environment.
+ */
+/*
+ * max_connections (plus those answered BUSY) needs as many descriptors: raise
+ * the soft limit towards the hard one, and say so when even that is too low,
+ * rather than fail accepts with EMFILE under load.
+ */
+static void raise_fd_limit(const struct kamd_config *c)
+{
+	rlim_t need = (rlim_t)c->max_connections + KAMD_FD_BUSY + (rlim_t)c->db_pool_size + KAMD_FD_SPARE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < need)
+		log_warn("only %llu file descriptors for max_connections %d: raise the limit (LimitNOFILE=) "
+			 "or lower max_connections", (unsigned long long)rl.rlim_cur, c->max_connections);
+}
+
+static void bound_hashing(const struct kamd_config *c)
+{
+	char n[16];
+
+	snprintf(n, sizeof(n), "%d", c->hash_threads);
+	if (setenv("UV_THREADPOOL_SIZE", n, 1) != 0)
+		log_warn("cannot set UV_THREADPOOL_SIZE; libuv's default of 4 hashing threads applies");
+	work_limit((size_t)c->hash_threads + (size_t)c->hash_queue);
+	log_info("password hashing: at most %d at once (%llu MiB of argon2 memory), %d more waiting",
+		 c->hash_threads, (unsigned long long)c->hash_threads * c->argon2_m_kib / 1024,
+		 c->hash_queue);
 }
 
 /* ---- --bootstrap-gm ---- */
@@ -235,6 +288,21 @@ static void after_store(void *arg)
 		uv_close((uv_handle_t *)&k->drain_timer, on_handle_closed);
 		k->drain_timer_up = false;
 	}
+	if (k->checkpoint_timer_up) {
+		uv_close((uv_handle_t *)&k->checkpoint_timer, on_handle_closed);
+		k->checkpoint_timer_up = false;
+	}
+	svc_checkpoint_free();
+}
+
+static void close_store(void *arg)
+{
+	struct kamd *k = arg;
+
+	if (k->store)
+		store_close(k->store, after_store, k);
+	else
+		after_store(k);
 }
 
 static void after_net(void *arg)
@@ -242,10 +310,11 @@ static void after_net(void *arg)
 	struct kamd *k = arg;
 
 	work_cancel_all();
-	if (k->store)
-		store_close(k->store, after_store, k);
+	/* The last signed checkpoint of the audit chain, while the store is still open (issue 4). */
+	if (k->svc_up)
+		svc_checkpoint_final(close_store, k);
 	else
-		after_store(k);
+		close_store(k);
 }
 
 /* Tear down whatever is up, in order: connections, then the store, then svc and our handles. */
@@ -256,6 +325,8 @@ static void stop(struct kamd *k)
 	k->stopping = true;
 	if (k->drain_timer_up)
 		uv_timer_stop(&k->drain_timer);
+	if (k->checkpoint_timer_up)
+		uv_timer_stop(&k->checkpoint_timer);
 	if (k->net)
 		net_shutdown(k->net, after_net, k);
 	else
@@ -378,6 +449,33 @@ static int finish_loop(struct kamd *k, int code)
 	return code;
 }
 
+static void on_checkpoint_tick(uv_timer_t *t)
+{
+	(void)t;
+	svc_checkpoint_tick();
+}
+
+/* Load (or create) the checkpoint key and tick every audit_checkpoint_interval. */
+static int start_checkpoints(struct kamd *k, char *why, size_t why_len)
+{
+	const struct kamd_config *c = &k->cfg;
+	char key[4096];
+	uint64_t ms = (uint64_t)c->audit_checkpoint_interval_s * 1000;
+	int r;
+
+	if (c->audit_checkpoint_file)
+		snprintf(key, sizeof(key), "%s", c->audit_checkpoint_key ? c->audit_checkpoint_key : "");
+	if (c->audit_checkpoint_file && !c->audit_checkpoint_key)
+		snprintf(key, sizeof(key), "%s.key", c->audit_checkpoint_file);
+	r = svc_checkpoint_init(c->audit_checkpoint_file, key, why, why_len);
+	if (r < 0 || !c->audit_checkpoint_file)
+		return r;
+	uv_timer_init(&k->loop, &k->checkpoint_timer);
+	k->checkpoint_timer_up = true;
+	uv_timer_start(&k->checkpoint_timer, on_checkpoint_tick, ms, ms);
+	return 0;
+}
+
 static int serve(struct kamd *k)
 {
 	const struct kamd_config *c = &k->cfg;
@@ -399,6 +497,8 @@ static int serve(struct kamd *k)
 	if (r < 0)
 		return fail(EXIT_RUNTIME, "cannot create the event loop: %s", uv_strerror(r));
 	work_init(&k->loop);
+	bound_hashing(c);
+	raise_fd_limit(c);
 	uv_timer_init(&k->loop, &k->drain_timer);
 	k->drain_timer.data = k;
 	k->drain_timer_up = true;
@@ -429,6 +529,12 @@ static int serve(struct kamd *k)
 		goto fail;
 	}
 	k->svc_up = true;
+	/* -- audit and churn (issue 4): signed checkpoints of the audit chain heads -- */
+	r = start_checkpoints(k, why, sizeof(why));
+	if (r < 0) {
+		code = fail(EXIT_RUNTIME, "%s", why);
+		goto fail;
+	}
 	log_info("listening on %s", net_listen_addr(k->net));
 	code = finish_loop(k, 0);
 	log_info("stopped");

@@ -30,8 +30,9 @@ struct pg_stmt_set {
 	int count;
 };
 
-/* The largest job: an act followed by a read of what it changed. */
-#define PG_JOB_MAX_STMTS 2
+/* The largest job: the layers of accounts (issue 3): an audit row, five layers and the
+ * projects' histories. */
+#define PG_JOB_MAX_STMTS 8
 /* The widest statement: the account update (8 audit parameters and 13 of its own). */
 #define PG_STMT_MAX_PARAMS 24
 
@@ -55,6 +56,26 @@ union store_cb {
 	store_access_cb access;
 	store_account_cb account;
 	store_accounts_cb accounts;
+	/* -- layers (issue 3) -- */
+	store_layers_cb layers;
+	store_id_cb id;
+	store_infos_cb infos;
+	/* -- hostile clients (issue 6) -- */
+	store_gate_cb gate;
+	store_target_cb target;
+	store_lock_cb lock;
+	store_count_cb count;
+	/* -- audit and churn (issue 4) -- */
+	store_entries_cb entries;
+	store_heads_cb heads;
+	store_chain_cb chain;
+	store_watch_cb watch;
+	store_alerts_cb alerts;
+	store_handover_cb handover;
+	store_export_cb export_begin;
+	store_export_page_cb export_page;
+	store_import_check_cb import_check;
+	store_ids_cb ids;
 };
 
 struct pg_job;

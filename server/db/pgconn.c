@@ -43,6 +43,9 @@ struct pg_poll {
 /* Every connection prepares the union of the sql_<aggregate>.c tables. */
 static const struct pg_stmt_set *const stmt_sets[] = {
 	&sql_session_set, &sql_user_set, &sql_account_set, &sql_audit_set,
+	&sql_layers_set,   /* layers (issue 3) */
+	&sql_audit_trail_set, &sql_churn_set, &sql_transfer_set,   /* audit and churn (issue 4) */
+	&sql_auth_set,     /* hostile clients (issue 6) */
 };
 
 static const char *const state_names[PGC__COUNT] = {

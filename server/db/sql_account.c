@@ -19,29 +19,6 @@ _Static_assert(KAM_REL_NONE == 0 && KAM_REL_MANAGES_MEMBER == 1 && KAM_REL_MEMBE
 #define ACCOUNT_ID_MAX_DIGITS 18
 
 /*
- * An account row: accounts a joined with its owner o. The head is what a list
- * shows; SQL_ACCOUNT_INFO adds the information layer. team is an expression
- * giving the usernames joined by commas, owner first (a username cannot hold
- * a comma: users.username's CHECK).
- */
-#define SQL_ACCOUNT_HEAD(team)                                                            \
-	"a.id, a.name, a.tier, a.stage, a.strategy, o.username, " team ", "               \
-	"extract(epoch FROM a.created_at)::bigint, extract(epoch FROM a.updated_at)::bigint, a.version"
-#define SQL_ACCOUNT_INFO \
-	", a.founded, a.headcount, a.business, a.revenue, a.budget, a.currency, a.suppliers, a.notes"
-#define SQL_ACCOUNT_TEAM                                                                  \
-	"(SELECT string_agg(u.username, ',' ORDER BY u.id <> a.owner_id, u.username) "   \
-	"FROM account_team t JOIN users u ON u.id = t.user_id WHERE t.account_id = a.id)"
-#define SQL_ACCOUNT_OWNER " JOIN users o ON o.id = a.owner_id"
-
-enum {
-	COL_ID, COL_NAME, COL_TIER, COL_STAGE, COL_STRATEGY, COL_OWNER, COL_TEAM, COL_CREATED, COL_UPDATED,
-	COL_VERSION, ACCOUNT_HEAD_NCOLS,
-	COL_FOUNDED = ACCOUNT_HEAD_NCOLS, COL_HEADCOUNT, COL_BUSINESS, COL_REVENUE, COL_BUDGET, COL_CURRENCY,
-	COL_SUPPLIERS, COL_NOTES, ACCOUNT_NCOLS
-};
-
-/*
  * $1 the asker, $2 the reference, $3 the reference as an id (NULL unless all
  * digits). An id match wins over a name match. reports: everyone reporting
  * to the asker, transitively (UNION stops at a cycle).
@@ -157,59 +134,39 @@ const struct pg_stmt_set sql_account_set = { stmts, sizeof(stmts) / sizeof(stmts
 /* Split the comma-joined team into an arena array. */
 static int team_split(struct kam_arena *arena, const char *list, struct kam_account *a)
 {
-	size_t n = 1;
-	const char **names;
-	char *copy, *p;
-
-	if (!*list)
-		return 0;
-	for (p = strchr(list, ','); p; p = strchr(p + 1, ','))
-		n++;
-	copy = kam_arena_strdup(arena, list);
-	names = kam_arena_alloc(arena, n * sizeof(*names));
-	if (!copy || !names)
-		return KAM_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		names[i] = copy;
-		copy = strchr(copy, ',');
-		if (copy)
-			*copy++ = '\0';
-	}
-	a->team = names;
-	a->n_team = n;
-	return 0;
+	return sql_split_names(arena, list, ',', &a->team, &a->n_team);
 }
 
-static int account_from_row(struct pg_job *job, const PGresult *r, int row, bool with_info, struct kam_account *a)
+int sql_account_from_row(struct pg_job *job, const PGresult *r, int row, bool with_info, struct kam_account *a)
 {
 	int tier, stage, strategy;
 
 	memset(a, 0, sizeof(*a));
-	if (!pg_get_enum(r, row, COL_TIER, KAM_TIER_STRATEGIC, KAM_TIER__COUNT, &tier) ||
-	    !pg_get_enum(r, row, COL_STAGE, KAM_STAGE_BREAKTHROUGH, KAM_STAGE__COUNT, &stage) ||
-	    !pg_get_enum(r, row, COL_STRATEGY, KAM_STRATEGY_NONE, KAM_STRATEGY__COUNT, &strategy))
+	if (!pg_get_enum(r, row, ACC_COL_TIER, KAM_TIER_STRATEGIC, KAM_TIER__COUNT, &tier) ||
+	    !pg_get_enum(r, row, ACC_COL_STAGE, KAM_STAGE_BREAKTHROUGH, KAM_STAGE__COUNT, &stage) ||
+	    !pg_get_enum(r, row, ACC_COL_STRATEGY, KAM_STRATEGY_NONE, KAM_STRATEGY__COUNT, &strategy))
 		return KAM_EINTERNAL;
-	a->id = pg_get_i64(r, row, COL_ID);
-	a->name = pg_get_str(r, row, COL_NAME);
+	a->id = pg_get_i64(r, row, ACC_COL_ID);
+	a->name = pg_get_str(r, row, ACC_COL_NAME);
 	a->tier = (enum kam_tier)tier;
 	a->stage = (enum kam_stage)stage;
 	a->strategy = (enum kam_strategy)strategy;
-	a->owner = pg_get_str(r, row, COL_OWNER);
-	a->created_at = pg_get_i64(r, row, COL_CREATED);
-	a->updated_at = pg_get_i64(r, row, COL_UPDATED);
-	a->version = pg_get_i64(r, row, COL_VERSION);
+	a->owner = pg_get_str(r, row, ACC_COL_OWNER);
+	a->created_at = pg_get_i64(r, row, ACC_COL_CREATED);
+	a->updated_at = pg_get_i64(r, row, ACC_COL_UPDATED);
+	a->version = pg_get_i64(r, row, ACC_COL_VERSION);
 	if (with_info) {
 		a->has_info = true;
-		a->info.founded = pg_get_opt_i64(r, row, COL_FOUNDED);
-		a->info.headcount = pg_get_opt_i64(r, row, COL_HEADCOUNT);
-		a->info.business = pg_get_str(r, row, COL_BUSINESS);
-		a->info.revenue = pg_get_opt_i64(r, row, COL_REVENUE);
-		a->info.budget = pg_get_opt_i64(r, row, COL_BUDGET);
-		a->info.currency = pg_get_str(r, row, COL_CURRENCY);
-		a->info.suppliers = pg_get_str(r, row, COL_SUPPLIERS);
-		a->info.notes = pg_get_str(r, row, COL_NOTES);
+		a->info.founded = pg_get_opt_i64(r, row, ACC_COL_FOUNDED);
+		a->info.headcount = pg_get_opt_i64(r, row, ACC_COL_HEADCOUNT);
+		a->info.business = pg_get_str(r, row, ACC_COL_BUSINESS);
+		a->info.revenue = pg_get_opt_i64(r, row, ACC_COL_REVENUE);
+		a->info.budget = pg_get_opt_i64(r, row, ACC_COL_BUDGET);
+		a->info.currency = pg_get_str(r, row, ACC_COL_CURRENCY);
+		a->info.suppliers = pg_get_str(r, row, ACC_COL_SUPPLIERS);
+		a->info.notes = pg_get_str(r, row, ACC_COL_NOTES);
 	}
-	return team_split(&job->arena, pg_get_str(r, row, COL_TEAM), a);
+	return team_split(&job->arena, pg_get_str(r, row, ACC_COL_TEAM), a);
 }
 
 /* Hand the caller the full account in statement `stmt`; no row: empty_err. */
@@ -220,7 +177,7 @@ static void account_deliver(struct pg_job *job, int err, int stmt, int empty_err
 	if (!err)
 		err = pg_job_expect_row(job, stmt, ACCOUNT_NCOLS, empty_err);
 	if (!err)
-		err = account_from_row(job, pg_job_result(job, stmt), 0, true, &a);
+		err = sql_account_from_row(job, pg_job_result(job, stmt), 0, true, &a);
 	job->cb.account(job->arg, err, err ? NULL : &a);
 }
 
@@ -358,12 +315,12 @@ static void list_done(struct pg_job *job, int err)
 	/* One row more than asked for says there is another page, after the last one shown. */
 	if (!err && n > job->aux) {
 		n = (int)job->aux;
-		next = pg_get_i64(r, n - 1, COL_ID);
+		next = pg_get_i64(r, n - 1, ACC_COL_ID);
 	}
 	if (!err && n > 0 && !(accs = kam_arena_alloc(&job->arena, (size_t)n * sizeof(*accs))))
 		err = KAM_ENOMEM;
 	for (int i = 0; !err && i < n; i++)
-		err = account_from_row(job, r, i, false, &accs[i]);
+		err = sql_account_from_row(job, r, i, false, &accs[i]);
 	job->cb.accounts(job->arg, err, err ? NULL : accs, err ? 0 : (size_t)n, err ? 0 : next);
 }
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "audit/audit.h"
+#include "audit/chain.h"
 #include "err.h"
 #include "model.h"
 #include "types.h"
@@ -144,5 +145,231 @@ int store_account_update(struct store *st, const struct kam_account *after, int6
  * member twice or removing a non-member: KAM_ECONFLICT. */
 int store_account_member(struct store *st, int64_t account_id, int64_t user_id, bool add,
 			 const struct audit_entry *audit, store_account_cb cb, void *arg) KAM_MUST_CHECK;
+
+/* ---- layers (issue 3): barriers, projects, contacts, values, agreements (db/sql_layers.c) ---- */
+
+typedef void (*store_layers_cb)(void *arg, int err, const struct kam_layers *l);
+typedef void (*store_id_cb)(void *arg, int err, int64_t id);
+
+/* One row to write; row is the layer's struct (kam_barrier, kam_project, ...). */
+struct store_layer_write {
+	enum kam_layer layer;
+	const void *row;                 /* add: account_id set; update: id set */
+	int64_t by_user;                 /* who writes: created_by, recorded_by, the move's author */
+	int64_t expected_version;        /* update: KAM_ESTALE unless the row is still at it */
+	bool owner_changed;              /* update: the new owner must be an active team member */
+	bool links_changed;              /* contact update: replace the project links */
+	enum kam_move move;              /* project update: the move to record; KAM_MOVE_NONE: none */
+	enum kam_pstage move_from, move_to;
+};
+
+/* The account a barrier, project or contact belongs to (layer picks the table). KAM_ENOTFOUND. */
+int store_layer_account(struct store *st, enum kam_layer layer, int64_t id, store_id_cb cb, void *arg) KAM_MUST_CHECK;
+/*
+ * The rows of the layers in mask (KAM_LAYER_BIT) of the given accounts, ordered
+ * by account, then id; projects with their history, contacts with their project
+ * links. sensitive false withholds contacts' weight, stance and personal needs in
+ * SQL, so they never leave the database. audit (may be NULL) is written in the
+ * same transaction. l->has_account is false.
+ */
+int store_layers_get(struct store *st, const int64_t *account_ids, size_t n, unsigned mask, bool sensitive,
+		     const struct audit_entry *audit, store_layers_cb cb, void *arg) KAM_MUST_CHECK;
+/* The information layer of the given accounts, in the order of ids (an id with no
+ * account is left out); infos[i] belongs to account ids_out[i]. For the team review. */
+typedef void (*store_infos_cb)(void *arg, int err, const int64_t *ids_out, const struct kam_info *infos, size_t n);
+int store_account_infos(struct store *st, const int64_t *account_ids, size_t n, store_infos_cb cb, void *arg)
+	KAM_MUST_CHECK;
+/* Insert one row; the answer holds it. KAM_ECONFLICT when the database refused what
+ * svc checked (an owner who left the team, a project link to another account). */
+int store_layer_add(struct store *st, const struct store_layer_write *w, const struct audit_entry *audit,
+		    store_layers_cb cb, void *arg) KAM_MUST_CHECK;
+/* Update a barrier, project or contact (all its fields); the answer holds it, a project with
+ * its history. KAM_ESTALE when its version moved (or the owner left the team meanwhile). */
+int store_layer_update(struct store *st, const struct store_layer_write *w, const struct audit_entry *audit,
+		       store_layers_cb cb, void *arg) KAM_MUST_CHECK;
+
+/* ---- hostile clients (issue 6): login throttling, passwords, unlock (db/sql_auth.c) ---- */
+
+/* The throttling limits (kamd.conf: login_lockout_*, login_failures_*). */
+struct store_throttle {
+	int threshold;               /* consecutive failures before a name waits */
+	int initial_s;               /* the first wait, doubling per further failure */
+	int max_s;                   /* the longest wait */
+	int per_hour;                /* failures evaluated per name and hour */
+	int per_minute;              /* failures per client address and minute */
+};
+
+enum store_refusal {
+	STORE_ALLOWED = 0,
+	STORE_LOCKED,                /* the name waits after consecutive failures */
+	STORE_HOURLY,                /* the name had per_hour failures in the last hour */
+	STORE_ADDRESS,               /* the address had per_minute failures in the last minute */
+};
+
+/* A password check's gate: refused, or allowed with a reservation for its outcome. */
+struct store_gate {
+	enum store_refusal refused;
+	int64_t retry_after_s;       /* refused: seconds until the limit lifts */
+	int64_t reservation;         /* allowed: hand to store_login_pass or _release */
+	int failures;                /* allowed: consecutive failures of the name, this check included */
+	bool known;                  /* the user exists: cred holds them */
+	struct store_credentials cred;
+};
+
+/* A user named by user passwd or unlock, and how they stand to the caller. */
+struct store_user_target {
+	struct kam_user user;
+	bool reports_to_caller;      /* directly or through other managers */
+};
+
+typedef void (*store_gate_cb)(void *arg, int err, const struct store_gate *g);
+typedef void (*store_target_cb)(void *arg, int err, const struct store_user_target *t);
+/* failures: consecutive failures now; locked_until: unix seconds, 0 when not locked. */
+typedef void (*store_lock_cb)(void *arg, int err, int failures, int64_t locked_until);
+typedef void (*store_count_cb)(void *arg, int err, int64_t n);
+
+/*
+ * Before a password is hashed: refuse while username (existing or not) or addr
+ * (session_addr) is over a limit; otherwise reserve the check as a failure and
+ * return the user's credentials. Every allowed gate ends in exactly one of
+ * store_login_fail (nothing to undo: the reservation is the failure),
+ * store_login_pass or store_login_release. Not audited: the caller audits.
+ */
+int store_login_gate(struct store *st, const char *username, const char *addr, const struct store_throttle *lim,
+		     store_gate_cb cb, void *arg) KAM_MUST_CHECK;
+/* The password was wrong: lock the name per the limits; audit is the failed attempt, and a
+ * login.lockout row joins it when the name or the address ends up locked. */
+int store_login_fail(struct store *st, const char *username, const char *addr, const struct store_throttle *lim,
+		     const struct audit_entry *audit, store_lock_cb cb, void *arg) KAM_MUST_CHECK;
+/* The password was right: the reservation and the name's consecutive failures go. */
+int store_login_pass(struct store *st, int64_t reservation, const char *username, store_done_cb cb,
+		     void *arg) KAM_MUST_CHECK;
+/* The check never ran (kamd busy): undo the reservation; audit records the attempt. */
+int store_login_release(struct store *st, int64_t reservation, const char *username,
+			const struct audit_entry *audit, store_done_cb cb, void *arg) KAM_MUST_CHECK;
+/* A user by name with their relation to who. KAM_ENOTFOUND if unknown. Not audited. */
+int store_user_target(struct store *st, const struct kam_principal *who, const char *username,
+		      store_target_cb cb, void *arg) KAM_MUST_CHECK;
+/* Forget username's consecutive failures and those of the last hour; audited. The callback
+ * gets what was forgotten: the failures and the end of the lock (0: none). */
+int store_user_unlock(struct store *st, const char *username, const struct audit_entry *audit,
+		      store_lock_cb cb, void *arg) KAM_MUST_CHECK;
+/* Set an active user's password hash, revoke their sessions but keep_session_id (0: all),
+ * clear their lock; audited. n: sessions revoked. KAM_ENOTFOUND if not active. */
+int store_user_passwd(struct store *st, int64_t user_id, const char *password_hash, int64_t keep_session_id,
+		      const struct audit_entry *audit, store_count_cb cb, void *arg) KAM_MUST_CHECK;
+
+/* ---- audit and churn (issue 4): db/sql_audit_trail.c, sql_churn.c, sql_transfer.c ---- */
+
+/* kam audit log, with the account resolved: 0 and NULL mean any. */
+struct store_audit_query {
+	int64_t account_id;
+	const char *username;        /* who acted */
+	int64_t since, until;        /* unix seconds */
+	const char *action;          /* exact, or a prefix ending in '*' */
+	int64_t before_id;
+	uint32_t limit;
+};
+
+/* What the bulk-read watch says to a detail read. */
+enum store_watch_verdict {
+	STORE_WATCH_OK = 0,          /* counted; go on */
+	STORE_WATCH_FLAGGED_NOW,     /* this read went over the limit: refused, user flagged, watch.flag written */
+	STORE_WATCH_FLAGGED,         /* already flagged: refused until cleared */
+};
+struct store_watch {
+	enum store_watch_verdict verdict;
+	uint32_t reads;              /* distinct accounts in the window, this one included */
+	int64_t flagged_at;          /* unix seconds; 0 when not flagged */
+};
+struct store_watch_limit {
+	uint32_t limit;              /* distinct accounts; 0: not watched */
+	uint32_t window_s;
+};
+
+/* A hand-over (and, with deactivate, the deactivation) as one statement. */
+struct store_handover_req {
+	int64_t from_id;
+	int64_t to_id;
+	bool deactivate;
+	const char *accounts_json;   /* JSON array of account ids; NULL: all of from's accounts */
+};
+/* Why the store refused a hand-over (nothing changed), or STORE_HANDOVER_DONE. */
+enum store_handover_outcome {
+	STORE_HANDOVER_DONE = 0,
+	STORE_HANDOVER_TIER,         /* `to` is too junior for the accounts in names */
+	STORE_HANDOVER_REPORTS,      /* from has reports and `to` is not a manager or the GM */
+	STORE_HANDOVER_INACTIVE,     /* from (when deactivating) or `to` is not active */
+};
+struct store_handover_result {
+	enum store_handover_outcome outcome;
+	size_t n_names;              /* accounts refused (TIER) or moved (DONE), by name */
+	const char **names;
+	size_t n_reports;            /* users who now report to `to` */
+	const char **reports;
+	uint32_t projects;           /* open projects moved */
+	uint32_t sessions_revoked;
+};
+
+typedef void (*store_entries_cb)(void *arg, int err, const struct kam_audit_entry *e, size_t n, int64_t next_before_id);
+typedef void (*store_heads_cb)(void *arg, int err, const struct audit_head heads[AUDIT_PARTS]);
+typedef void (*store_chain_cb)(void *arg, int err, const struct audit_chain_row *rows, size_t n);
+typedef void (*store_watch_cb)(void *arg, int err, const struct store_watch *w);
+typedef void (*store_alerts_cb)(void *arg, int err, const struct kam_alert *alerts, size_t n);
+typedef void (*store_handover_cb)(void *arg, int err, const struct store_handover_result *r);
+/* The export's audit entry: its id, how many accounts it covers, the last id among them. */
+typedef void (*store_export_cb)(void *arg, int err, int64_t export_id, int64_t total, int64_t until_id);
+typedef void (*store_export_page_cb)(void *arg, int err, const struct kam_export_item *items, size_t n);
+typedef void (*store_import_check_cb)(void *arg, int err, const struct kam_user *owners, size_t n_owners,
+				      const char *const *taken, size_t n_taken);
+typedef void (*store_ids_cb)(void *arg, int err, const int64_t *ids, size_t n);
+
+/* Entries visible to who (GM: all; manager: entries of accounts whose team holds them or a
+ * report of theirs), newest first, audited as one audit.log entry. */
+int store_audit_log(struct store *st, const struct kam_principal *who, const struct store_audit_query *q,
+		    const struct audit_entry *audit, store_entries_cb cb, void *arg) KAM_MUST_CHECK;
+/* The chain heads (partition 0..AUDIT_PARTS-1). */
+int store_audit_heads(struct store *st, store_heads_cb cb, void *arg) KAM_MUST_CHECK;
+/* The hash of the entry at each (partition, at[p].seq): at[p] with the hash, seq -1 when that
+ * entry is gone; seq 0 answers the partition's genesis. For checkpoint continuity. */
+int store_audit_hashes_at(struct store *st, const struct audit_head at[AUDIT_PARTS], store_heads_cb cb,
+			  void *arg) KAM_MUST_CHECK;
+/* Up to limit chain rows after (part, seq), in (part, seq) order. */
+int store_audit_chain(struct store *st, uint32_t after_part, int64_t after_seq, uint32_t limit,
+		      store_chain_cb cb, void *arg) KAM_MUST_CHECK;
+
+/* Count a detail read of account_id by who against lim (see enum store_watch_verdict). */
+int store_watch_admit(struct store *st, const struct kam_principal *who, const char *client_addr,
+		      int64_t account_id, const struct store_watch_limit *lim, store_watch_cb cb, void *arg) KAM_MUST_CHECK;
+/* Open bulk-read flags of users who report to who (all for the GM); audited. */
+int store_watch_alerts(struct store *st, const struct kam_principal *who, const struct audit_entry *audit,
+		       store_alerts_cb cb, void *arg) KAM_MUST_CHECK;
+/* Clear user_id's flag (audited); n: the reads counted at the flag. KAM_ENOTFOUND when not flagged. */
+int store_watch_clear(struct store *st, int64_t user_id, const struct audit_entry *audit,
+		      store_count_cb cb, void *arg) KAM_MUST_CHECK;
+
+/* Move accounts, team places and open projects from one user to another, and with
+ * deactivate also deactivate `from`, revoke their sessions and move their reports,
+ * in one transaction; audit carries the action (one entry, plus one per account). */
+int store_handover(struct store *st, const struct store_handover_req *req, const struct audit_entry *audit,
+		   store_handover_cb cb, void *arg) KAM_MUST_CHECK;
+/* Resolve account references (ids or names, as a JSON array) among the accounts user_id
+ * is on: ids in the same order, 0 for a reference that names none of them. */
+int store_user_accounts(struct store *st, int64_t user_id, const char *refs_json, store_ids_cb cb,
+			void *arg) KAM_MUST_CHECK;
+
+/* Start an export: its audit entry (the count goes into its detail). */
+int store_export_begin(struct store *st, const struct audit_entry *audit, store_export_cb cb, void *arg) KAM_MUST_CHECK;
+/* Accounts after after_id with every layer, under export export_id of user_id (written in
+ * the last hour): KAM_ENOTFOUND otherwise. */
+int store_export_page(struct store *st, int64_t user_id, int64_t export_id, int64_t after_id, uint32_t limit,
+		      store_export_page_cb cb, void *arg) KAM_MUST_CHECK;
+/* For an import: the users named as owners, and which of the names are taken (JSON arrays of strings). */
+int store_import_check(struct store *st, const char *owners_json, const char *names_json,
+		       store_import_check_cb cb, void *arg) KAM_MUST_CHECK;
+/* Insert every row (a JSON array of `rows` objects, see sql_transfer.c) or none; one audit
+ * entry per account; ids in row order. */
+int store_import(struct store *st, const char *rows_json, size_t rows, const struct audit_entry *audit,
+		 store_ids_cb cb, void *arg) KAM_MUST_CHECK;
 
 #endif

@@ -117,6 +117,7 @@ int net_start(uv_loop_t *loop, const struct kamd_config *cfg, struct net_tls *tl
 	n->idle_timeout_ms = (uint64_t)cfg->idle_timeout_s * 1000;
 	n->max_inflight = (unsigned)cfg->max_inflight_per_session;
 	n->max_queued_output = cfg->max_queued_output;
+	n->max_per_address = (unsigned)cfg->max_connections_per_address;
 
 	r = net_resolve(loop, cfg->listen_host, cfg->listen_port, &addr, why, why_len);
 	if (r < 0) {
@@ -241,5 +242,6 @@ void net_free(struct net *n)
 		return;
 	}
 	net_tls_unref(n->tls);
+	peers_free(&n->peers);
 	free(n);
 }

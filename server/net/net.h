@@ -55,6 +55,9 @@ void net_free(struct net *n);
 void work_init(uv_loop_t *loop);
 /* Jobs submitted and not yet completed. */
 size_t work_pending(void);
+/* At most this many jobs outstanding (running on the pool plus waiting); beyond it
+ * work_submit answers KAM_EAGAIN. 0: no limit (the default after work_init). */
+void work_limit(size_t max_outstanding);
 /* Shutdown: cancel jobs not yet started; every completion from now on reports KAM_ECANCELED. */
 void work_cancel_all(void);
 

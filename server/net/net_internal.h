@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "net.h"
+#include "peers.h"
 
 /* Ciphertext bytes libuv may hand us per read. */
 #define NET_READ_CHUNK (64u * 1024u)
@@ -37,12 +38,14 @@ struct net {
 	uint64_t idle_timeout_ms;
 	unsigned max_inflight;
 	size_t max_queued_output;
+	unsigned max_per_address;      /* connections per client address (issue 6) */
 
 	struct kam_session *sessions;  /* every session whose TCP handle is not closed yet */
 	size_t n_conns;                /* length of that list */
 	size_t n_alloc;                /* sessions allocated, including closed ones svc still holds */
 	size_t inflight;               /* requests in svc over all sessions */
 	struct kam_session *kick_head; /* sessions waiting for a deferred pump */
+	struct peer_table peers;       /* live connections per client address */
 
 	bool listening;
 	bool draining;                 /* SIGTERM: no new requests are read */

@@ -26,6 +26,9 @@
 #define NET_FLUSH_TIMEOUT_MS 5000
 /* Connections past max_connections that still get a BUSY answer; beyond, they are closed unanswered. */
 #define NET_BUSY_EXTRA 64
+/* Before it authenticates, a connection has one request at a time: a login storm over one
+ * connection cannot queue hashes, and a hello is answered before the next frame is cut. */
+#define NET_PRELOGIN_INFLIGHT 1u
 
 enum session_state {
 	/* TCP accepted; the TLS handshake is in progress. No frames are read yet. */
@@ -47,7 +50,9 @@ struct kam_session {
 	unsigned refs;                 /* the network layer's own (until close) + svc's + kick list */
 	bool authenticated;
 	bool reading;                  /* uv_read_start is in effect */
-	bool busy;                     /* over max_connections: answer BUSY after the handshake */
+	bool busy;                     /* over a connection limit: answer BUSY after the handshake */
+	bool counted;                  /* counted in net->peers under addr */
+	const char *busy_msg;          /* which limit */
 	bool kicked;                   /* on net->kick_head */
 	struct kam_buf in;             /* decrypted bytes: at most one partial frame plus a read */
 	struct kam_buf out;            /* one encoded response, reused */
@@ -58,6 +63,7 @@ struct kam_session {
 	enum kam_log_level close_level;
 	char close_reason[160];        /* the first reason given wins */
 	char peer[NET_ADDR_LEN];
+	char addr[PEER_KEY_LEN];       /* the address limits count (peers.h) */
 	struct kam_session *prev, *next;   /* net->sessions while the handle is open */
 	struct kam_session *kick_next;
 };
@@ -124,13 +130,22 @@ static void session_reason(struct kam_session *s, enum kam_log_level level, cons
 	va_end(ap);
 }
 
+/* The input buffer held plaintext requests (passwords): wipe it before it goes back to malloc. */
+static void session_wipe_input(struct kam_session *s)
+{
+	if (s->in.data)
+		explicit_bzero(s->in.data, s->in.cap);
+	kam_buf_free(&s->in);
+	kam_buf_init(&s->in);
+}
+
 static void session_free(struct kam_session *s)
 {
 	assert(s->state == SESSION_CLOSED);
 	s->net->n_alloc--;
 	tls_conn_free(s->tls);
 	net_tls_unref(s->tls_ref);
-	kam_buf_free(&s->in);
+	session_wipe_input(s);
 	kam_buf_free(&s->out);
 	free(s);
 }
@@ -157,6 +172,16 @@ const char *session_peer(const struct kam_session *s)
 	return s->peer;
 }
 
+bool session_is_authenticated(const struct kam_session *s)
+{
+	return s->authenticated;
+}
+
+const char *session_addr(const struct kam_session *s)
+{
+	return s->addr;
+}
+
 static void on_close(uv_handle_t *h)
 {
 	struct kam_session *s = h->data;
@@ -170,6 +195,9 @@ static void on_close(uv_handle_t *h)
 		s->next->prev = s->prev;
 	s->prev = s->next = NULL;
 	n->n_conns--;
+	if (s->counted)
+		peers_dec(&n->peers, s->addr);
+	s->counted = false;
 	session_unref(s);
 	net_session_closed(n);
 }
@@ -269,7 +297,8 @@ static bool session_wants_input(const struct kam_session *s)
 		return false;
 	if (s->net->draining)
 		return false;
-	return s->queued <= s->net->max_queued_output && s->inflight < s->net->max_inflight;
+	return s->queued <= s->net->max_queued_output &&
+	       s->inflight < (s->authenticated ? s->net->max_inflight : NET_PRELOGIN_INFLIGHT);
 }
 
 static void session_kick(struct kam_session *s)
@@ -305,10 +334,8 @@ void sessions_on_kick(uv_idle_t *h)
 
 static void session_release_big_buffers(struct kam_session *s)
 {
-	if (s->in.cap > NET_KEEP_BUF && kam_buf_avail(&s->in) == 0) {
-		kam_buf_free(&s->in);
-		kam_buf_init(&s->in);
-	}
+	if (s->in.cap > NET_KEEP_BUF && kam_buf_avail(&s->in) == 0)
+		session_wipe_input(s);
 	if (s->out.cap > NET_KEEP_BUF) {
 		kam_buf_free(&s->out);
 		kam_buf_init(&s->out);
@@ -476,6 +503,8 @@ static void session_pump(struct kam_session *s)
 		s->inflight++;
 		n->inflight++;
 		svc_on_frame(s, payload, len);
+		/* svc copied what it needs: no plaintext request (a password) stays behind. */
+		explicit_bzero((uint8_t *)s->in.data + s->in.off, (size_t)used);
 		kam_buf_consume(&s->in, (size_t)used);
 	}
 	session_release_big_buffers(s);
@@ -502,9 +531,9 @@ static void session_handshake(struct kam_session *s)
 	session_set_state(s, SESSION_OPEN);
 	s->last_frame_ms = session_now(s);
 	if (s->busy) {
-		kam_log(KAM_LOG_WARN, s->peer, "server busy: too many connections (max_connections %zu)",
-			s->net->max_connections);
-		session_refuse(s, KAM_STATUS_BUSY, "server busy: too many connections", "server busy");
+		kam_log(KAM_LOG_WARN, s->peer, "%s (max_connections %zu, max_connections_per_address %u)",
+			s->busy_msg, s->net->max_connections, s->net->max_per_address);
+		session_refuse(s, KAM_STATUS_BUSY, s->busy_msg, "server busy");
 		return;
 	}
 	kam_log(KAM_LOG_DEBUG, s->peer, "TLS established");
@@ -557,6 +586,33 @@ static int session_start_reading(struct kam_session *s)
 	return 0;
 }
 
+/*
+ * Count the connection under its address. Past max_connections_per_address it
+ * gets a BUSY answer, and past that by NET_BUSY_EXTRA it is closed unanswered
+ * (returns non-zero), so one address cannot hold many handshakes either.
+ */
+static int session_count_address(struct kam_session *s)
+{
+	struct net *n = s->net;
+	unsigned count = peers_inc(&n->peers, s->addr);
+
+	if (count == 0) {
+		session_fail(s, KAM_LOG_ERROR, "out of memory");
+		return KAM_ENOMEM;
+	}
+	s->counted = true;
+	if (count > n->max_per_address + NET_BUSY_EXTRA) {
+		session_fail(s, KAM_LOG_WARN, "server busy: too many connections from this address, closed "
+			     "without an answer");
+		return KAM_EAGAIN;
+	}
+	if (count > n->max_per_address) {
+		s->busy = true;
+		s->busy_msg = "server busy: too many connections from your address";
+	}
+	return 0;
+}
+
 void session_accept(struct net *n)
 {
 	struct sockaddr_storage ss;
@@ -596,13 +652,20 @@ void session_accept(struct net *n)
 		session_close(s);
 		return;
 	}
-	if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &sslen) == 0)
+	if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
 		net_format_addr((const struct sockaddr *)&ss, s->peer, sizeof(s->peer));
+		peer_key((const struct sockaddr *)&ss, s->addr);
+	}
+	if (session_count_address(s) != 0)
+		return;
 	if (n->n_conns > n->max_connections + NET_BUSY_EXTRA) {
 		session_fail(s, KAM_LOG_WARN, "server busy: too many connections, closed without an answer");
 		return;
 	}
-	s->busy = n->n_conns > n->max_connections;
+	if (n->n_conns > n->max_connections) {
+		s->busy = true;
+		s->busy_msg = "server busy: too many connections";
+	}
 	s->tls_ref = net_tls_ref(n->tls);
 	if (tls_conn_new(net_tls_ctx(s->tls_ref), NULL, &s->tls) != 0) {
 		session_fail(s, KAM_LOG_ERROR, "cannot create a TLS connection");

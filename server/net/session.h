@@ -29,4 +29,11 @@ void session_set_authenticated(struct kam_session *s, bool yes);
 /* svc tells net that one request finished (for backpressure and drain accounting). */
 void session_request_done(struct kam_session *s);
 
+/* -- hostile clients (issue 6) -- */
+/* Whether a login or a token has authenticated the connection (svc's pre-login gate). */
+bool session_is_authenticated(const struct kam_session *s);
+/* The client's address as limits count it: IPv4, or the /64 of IPv6 ("" if unknown).
+ * Valid while a reference is held. */
+const char *session_addr(const struct kam_session *s);
+
 #endif

@@ -22,6 +22,7 @@ struct work_item {
 static uv_loop_t *work_loop;
 static struct work_item *work_items;
 static size_t work_count;
+static size_t work_max;        /* 0: no limit */
 static bool work_stopping;
 
 void work_init(uv_loop_t *loop)
@@ -29,7 +30,13 @@ void work_init(uv_loop_t *loop)
 	work_loop = loop;
 	work_items = NULL;
 	work_count = 0;
+	work_max = 0;
 	work_stopping = false;
+}
+
+void work_limit(size_t max_outstanding)
+{
+	work_max = max_outstanding;
 }
 
 size_t work_pending(void)
@@ -66,6 +73,9 @@ int work_submit(void (*work)(void *arg), void (*done)(void *arg, int status), vo
 
 	if (!work_loop || work_stopping)
 		return KAM_ECANCELED;
+	/* A login storm waits in a bounded queue; past it, callers answer "busy". */
+	if (work_max && work_count >= work_max)
+		return KAM_EAGAIN;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return KAM_ENOMEM;

@@ -11,6 +11,7 @@
 
 #include "db/store.h"
 #include "fields.h"
+#include "layer_fields.h"
 #include "svc_call.h"
 
 #define MSG_OWNER_STAYS "cannot remove the owner from the team; hand the account over first"
@@ -221,10 +222,23 @@ void svc_op_account_list(struct svc_call *c)
 
 /* ---- show ---- */
 
+/* A detail read the bulk-read watch let through; the audit entry names the layer read. */
+static void show_read(struct svc_call *c)
+{
+	static const char *const layers[] = { "information" };
+	struct audit_entry *e = svc_audit_read(c, c->watch_account_id, layers, 1, NULL);
+	int rc;
+
+	if (!e)
+		return;
+	rc = store_account_get(svc_store(), c->watch_account_id, e, on_account, c);
+	if (rc < 0)
+		svc_fail_store(c, rc);
+}
+
 static void on_show_access(void *arg, int err, const struct store_access *acc)
 {
 	struct svc_call *c = arg;
-	int rc;
 
 	if (err < 0) {
 		svc_fail_store(c, err);
@@ -232,10 +246,7 @@ static void on_show_access(void *arg, int err, const struct store_access *acc)
 	}
 	if (!svc_allow(c, AZ_ACCOUNT_READ, acc->relation, acc->account_id))
 		return;
-	rc = store_account_get(svc_store(), acc->account_id, svc_audit(c, acc->account_id, AUDIT_ALLOWED),
-			       on_account, c);
-	if (rc < 0)
-		svc_fail_store(c, rc);
+	svc_watch_read(c, acc->account_id, show_read);   /* audit and churn (issue 4) */
 }
 
 void svc_op_account_show(struct svc_call *c)
@@ -280,10 +291,16 @@ static void on_updated(void *arg, int err, const struct kam_account *acc)
 static void update_account(struct svc_call *c)
 {
 	struct set_state *ss = c->op_state;
+	struct svc_invalid why;
 	struct audit_entry *e;
 	int rc;
 
 	svc_changes_apply(&ss->current, &ss->ch, &ss->after);
+	/* -- layers (issue 3): amounts are minor units of a currency, so they need one -- */
+	if (svc_info_check(&c->arena, &ss->after.info, svc_this_year(), &why) < 0) {
+		reply_invalid(c, &why);
+		return;
+	}
 	e = svc_audit_detail(c, ss->account_id, svc_changes_json(&ss->current, &ss->after));
 	if (!e)
 		return;

@@ -40,8 +40,31 @@ static const struct authz_rule authz_rules[AZ__COUNT] = {
 	[AZ_ACCOUNT_WRITE_TIER]    = { "account.write_tier",   true,  ROLES(REQ_NEVER, REQ_NEVER, REQ_TEAM_OR_REPORTS, REQ_ANY) },
 	[AZ_ACCOUNT_SET_STRATEGIC] = { "account.set_strategic", true, ROLES(REQ_NEVER, REQ_NEVER, REQ_NEVER,           REQ_ANY) },
 	[AZ_ACCOUNT_ASSIGN]        = { "account.assign",       true,  ROLES(REQ_NEVER, REQ_NEVER, REQ_TEAM_OR_REPORTS, REQ_ANY) },	/* -- layers (issue 3) -- */
+	[AZ_BARRIER_WRITE]         = { "barrier.write",        true,  ROLES(REQ_TEAM,  REQ_TEAM,  REQ_TEAM_OR_REPORTS, REQ_ANY) },
+	[AZ_PROJECT_WRITE]         = { "project.write",        true,  ROLES(REQ_NEVER, REQ_TEAM,  REQ_TEAM_OR_REPORTS, REQ_ANY) },
+	[AZ_CONTACT_WRITE]         = { "contact.write",        true,  ROLES(REQ_NEVER, REQ_NEVER, REQ_TEAM_OR_REPORTS, REQ_ANY) },
+	[AZ_CONTACT_SENSITIVE]     = { "contact.read_sensitive", true, ROLES(REQ_NEVER, REQ_NEVER, REQ_TEAM_OR_REPORTS, REQ_ANY) },
+	[AZ_VALUE_WRITE]           = { "value.write",          true,  ROLES(REQ_NEVER, REQ_NEVER, REQ_TEAM_OR_REPORTS, REQ_ANY) },
+	[AZ_AGREEMENT_WRITE]       = { "agreement.write",      true,  ROLES(REQ_NEVER, REQ_NEVER, REQ_NEVER,           REQ_ANY) },
+	[AZ_REVIEW_TEAM]           = { "review.team",          true,  ROLES(REQ_NEVER, REQ_NEVER, REQ_TEAM_OR_REPORTS, REQ_ANY) },
 	/* -- audit and churn (issue 4) -- */
+	[AZ_AUDIT_LOG]             = { "audit.log",            false, ROLES(REQ_NEVER, REQ_NEVER, REQ_ANY,             REQ_ANY) },
+	[AZ_AUDIT_VERIFY]          = { "audit.verify",         false, ROLES(REQ_NEVER, REQ_NEVER, REQ_NEVER,           REQ_ANY) },
+	[AZ_AUDIT_ALERTS]          = { "audit.alerts",         false, ROLES(REQ_NEVER, REQ_NEVER, REQ_ANY,             REQ_ANY) },
+	[AZ_AUDIT_CLEAR_REPORT]    = { "audit.clear_report",   false, ROLES(REQ_NEVER, REQ_NEVER, REQ_ANY,             REQ_ANY) },
+	[AZ_AUDIT_CLEAR]           = { "audit.clear",          false, ROLES(REQ_NEVER, REQ_NEVER, REQ_NEVER,           REQ_ANY) },
+	[AZ_USER_DEACTIVATE_REPORT] = { "user.deactivate_report", false, ROLES(REQ_NEVER, REQ_NEVER, REQ_ANY,          REQ_ANY) },
+	[AZ_USER_DEACTIVATE]       = { "user.deactivate",      false, ROLES(REQ_NEVER, REQ_NEVER, REQ_NEVER,           REQ_ANY) },
+	[AZ_USER_HANDOVER_REPORT]  = { "user.handover_report", false, ROLES(REQ_NEVER, REQ_NEVER, REQ_ANY,             REQ_ANY) },
+	[AZ_USER_HANDOVER]         = { "user.handover",        false, ROLES(REQ_NEVER, REQ_NEVER, REQ_NEVER,           REQ_ANY) },
+	[AZ_EXPORT]                = { "export",               false, ROLES(REQ_NEVER, REQ_NEVER, REQ_NEVER,           REQ_ANY) },
+	[AZ_IMPORT]                = { "import",               false, ROLES(REQ_NEVER, REQ_NEVER, REQ_ANY,             REQ_ANY) },
 	/* -- hostile clients (issue 6) -- */
+	[AZ_USER_PASSWD]           = { "user.passwd",          false, ROLES(REQ_ANY,   REQ_ANY,   REQ_ANY,             REQ_ANY) },
+	[AZ_USER_RESET_REPORT]     = { "user.reset_report",    false, ROLES(REQ_NEVER, REQ_NEVER, REQ_ANY,             REQ_ANY) },
+	[AZ_USER_RESET]            = { "user.reset",           false, ROLES(REQ_NEVER, REQ_NEVER, REQ_NEVER,           REQ_ANY) },
+	[AZ_USER_UNLOCK_REPORT]    = { "user.unlock_report",   false, ROLES(REQ_NEVER, REQ_NEVER, REQ_ANY,             REQ_ANY) },
+	[AZ_USER_UNLOCK]           = { "user.unlock",          false, ROLES(REQ_NEVER, REQ_NEVER, REQ_NEVER,           REQ_ANY) },
 };
 
 static bool req_met(enum authz_req req, enum kam_relation rel)

@@ -23,8 +23,31 @@ enum authz_action {
 	AZ_ACCOUNT_SET_STRATEGIC, /* promote to (or create as) the strategic tier */
 	AZ_ACCOUNT_ASSIGN,        /* add/remove team members */
 	/* -- layers (issue 3) -- */
+	AZ_BARRIER_WRITE,         /* barrier add, set, clear */
+	AZ_PROJECT_WRITE,         /* project add, advance, close, set */
+	AZ_CONTACT_WRITE,         /* contact add, set */
+	AZ_CONTACT_SENSITIVE,     /* see contacts' weight, stance, personal needs (and support balances) */
+	AZ_VALUE_WRITE,           /* value add */
+	AZ_AGREEMENT_WRITE,       /* agreement add */
+	AZ_REVIEW_TEAM,           /* review --team; the relation is to the user whose team it is */
 	/* -- audit and churn (issue 4) -- */
+	AZ_AUDIT_LOG,             /* kam audit log (the store shows a manager only their teams' accounts) */
+	AZ_AUDIT_VERIFY,          /* kam audit verify */
+	AZ_AUDIT_ALERTS,          /* kam audit alerts (a manager sees only their reports') */
+	AZ_AUDIT_CLEAR_REPORT,    /* clear the bulk-read flag of someone who reports to the caller */
+	AZ_AUDIT_CLEAR,           /* clear anyone's bulk-read flag */
+	AZ_USER_DEACTIVATE_REPORT, /* deactivate (and hand over) someone who reports to the caller */
+	AZ_USER_DEACTIVATE,       /* deactivate anyone */
+	AZ_USER_HANDOVER_REPORT,  /* hand over the accounts of someone who reports to the caller */
+	AZ_USER_HANDOVER,         /* hand over anyone's accounts */
+	AZ_EXPORT,                /* kam export: every account with every layer */
+	AZ_IMPORT,                /* kam import (each row also needs account.create or create_for, and set_strategic) */
 	/* -- hostile clients (issue 6) -- */
+	AZ_USER_PASSWD,           /* change one's own password (with the current one) */
+	AZ_USER_RESET_REPORT,     /* set the password of someone who reports to the caller */
+	AZ_USER_RESET,            /* set anyone's password */
+	AZ_USER_UNLOCK_REPORT,    /* forget the failed logins of someone who reports to the caller */
+	AZ_USER_UNLOCK,           /* forget anyone's failed logins */
 	AZ__COUNT
 };
 

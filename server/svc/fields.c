@@ -482,3 +482,32 @@ int svc_account_copy(struct kam_arena *a, const struct kam_account *src, struct 
 		return KAM_ENOMEM;
 	return 0;
 }
+
+/* ---- layers (issue 3): the same value rules, for layer_fields.c ---- */
+
+int svc_invalid_set(struct svc_invalid *why, const char *field, const char *message)
+{
+	return invalid(why, field, message);
+}
+
+int svc_parse_int(const char *s, int64_t *out)
+{
+	return parse_i64(s, out);
+}
+
+bool svc_is_currency(const char *v)
+{
+	return is_currency(v);
+}
+
+int svc_check_text(struct kam_arena *a, const char *name, const char *v, size_t max, bool layout,
+		   struct svc_invalid *why)
+{
+	if (strlen(v) > max)
+		return invalid(why, name, kam_arena_printf(a, "%s is longer than %zu bytes", name, max));
+	if (utf8_check(v, NULL) < 0)
+		return invalid(why, name, kam_arena_printf(a, "%s is not valid UTF-8", name));
+	if (has_control(v, layout))
+		return invalid(why, name, kam_arena_printf(a, "%s contains a control character", name));
+	return 0;
+}

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "arena.h"
 #include "authz.h"
@@ -74,6 +75,18 @@ int svc_check_username(const char *name, struct svc_invalid *why) KAM_MUST_CHECK
 int svc_check_account_name(const char *name, struct svc_invalid *why) KAM_MUST_CHECK;
 /* At least KAM_MIN_PASSWORD characters (code points), valid UTF-8 (field "password"). */
 int svc_check_password(const char *password, struct svc_invalid *why) KAM_MUST_CHECK;
+
+/* -- layers (issue 3): value rules shared with layer_fields.c -- */
+/* Fill *why (message NULL: out of memory describing it) and return KAM_EINVAL. */
+int svc_invalid_set(struct svc_invalid *why, const char *field, const char *message);
+/* Strict decimal integer (optional '-', digits only, no overflow); KAM_EINVAL. */
+int svc_parse_int(const char *s, int64_t *out) KAM_MUST_CHECK;
+/* ^[A-Z]{3}$ */
+bool svc_is_currency(const char *v);
+/* At most max bytes of UTF-8 without control characters (tab, newline and CR allowed when
+ * layout); KAM_EINVAL with *why naming `name` otherwise. */
+int svc_check_text(struct kam_arena *a, const char *name, const char *v, size_t max, bool layout,
+		   struct svc_invalid *why) KAM_MUST_CHECK;
 
 /* True when an ACCOUNT reference reads as an id (decimal digits only). */
 bool svc_ref_is_id(const char *ref);

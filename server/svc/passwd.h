@@ -23,4 +23,15 @@ int svc_phc_params(const char *phc, uint32_t *m_kib, uint32_t *t, uint32_t *p) K
 /* True when phc was made with any cost below cfg's (or cannot be read): rehash after login. */
 bool svc_phc_needs_rehash(const char *phc, const struct svc_config *cfg);
 
+/* ---- hashing.c: a new password hashed off the loop (user add, user passwd) ---- */
+
+struct svc_call;
+/* Back on the loop: rc 0 and the PHC string in out, or why not. */
+typedef void (*svc_hashed_fn)(struct svc_call *c, int rc);
+/* Hash password with the configured costs on the thread pool into out (out_len bytes,
+ * SVC_PHC_MAX is enough), then done(c, rc). password and out must live as long as the
+ * call. On failure (KAM_EAGAIN: the hashing queue is full) done is not called. */
+int svc_hash_password_async(struct svc_call *c, const char *password, char *out, size_t out_len,
+			    svc_hashed_fn done) KAM_MUST_CHECK;
+
 #endif

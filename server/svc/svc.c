@@ -49,8 +49,38 @@ static const struct svc_op svc_ops[KAM_OP__COUNT] = {
 	[KAM_OP_ACCOUNT_ASSIGN]   = { KAM_OP_ACCOUNT_ASSIGN,   svc_op_account_member, true },
 	[KAM_OP_ACCOUNT_UNASSIGN] = { KAM_OP_ACCOUNT_UNASSIGN, svc_op_account_member, true },
 	/* -- layers (issue 3) -- */
+	[KAM_OP_ACCOUNT_LAYERS]   = { KAM_OP_ACCOUNT_LAYERS,   svc_op_account_layers, true },
+	[KAM_OP_BARRIER_ADD]      = { KAM_OP_BARRIER_ADD,      svc_op_layer_add,      true },
+	[KAM_OP_BARRIER_LIST]     = { KAM_OP_BARRIER_LIST,     svc_op_layer_list,     true },
+	[KAM_OP_BARRIER_SET]      = { KAM_OP_BARRIER_SET,      svc_op_layer_item,     true },
+	[KAM_OP_BARRIER_CLEAR]    = { KAM_OP_BARRIER_CLEAR,    svc_op_layer_item,     true },
+	[KAM_OP_PROJECT_ADD]      = { KAM_OP_PROJECT_ADD,      svc_op_layer_add,      true },
+	[KAM_OP_PROJECT_LIST]     = { KAM_OP_PROJECT_LIST,     svc_op_layer_list,     true },
+	[KAM_OP_PROJECT_SHOW]     = { KAM_OP_PROJECT_SHOW,     svc_op_layer_item,     true },
+	[KAM_OP_PROJECT_ADVANCE]  = { KAM_OP_PROJECT_ADVANCE,  svc_op_layer_item,     true },
+	[KAM_OP_PROJECT_CLOSE]    = { KAM_OP_PROJECT_CLOSE,    svc_op_layer_item,     true },
+	[KAM_OP_PROJECT_SET]      = { KAM_OP_PROJECT_SET,      svc_op_layer_item,     true },
+	[KAM_OP_CONTACT_ADD]      = { KAM_OP_CONTACT_ADD,      svc_op_layer_add,      true },
+	[KAM_OP_CONTACT_LIST]     = { KAM_OP_CONTACT_LIST,     svc_op_layer_list,     true },
+	[KAM_OP_CONTACT_SET]      = { KAM_OP_CONTACT_SET,      svc_op_layer_item,     true },
+	[KAM_OP_VALUE_ADD]        = { KAM_OP_VALUE_ADD,        svc_op_layer_add,      true },
+	[KAM_OP_VALUE_LIST]       = { KAM_OP_VALUE_LIST,       svc_op_layer_list,     true },
+	[KAM_OP_AGREEMENT_ADD]    = { KAM_OP_AGREEMENT_ADD,    svc_op_layer_add,      true },
+	[KAM_OP_AGREEMENT_LIST]   = { KAM_OP_AGREEMENT_LIST,   svc_op_layer_list,     true },
+	[KAM_OP_REVIEW_ACCOUNT]   = { KAM_OP_REVIEW_ACCOUNT,   svc_op_review_account, true },
+	[KAM_OP_REVIEW_TEAM]      = { KAM_OP_REVIEW_TEAM,      svc_op_review_team,    true },
 	/* -- audit and churn (issue 4) -- */
+	[KAM_OP_AUDIT_LOG]        = { KAM_OP_AUDIT_LOG,        svc_op_audit_log,      true },
+	[KAM_OP_AUDIT_VERIFY]     = { KAM_OP_AUDIT_VERIFY,     svc_op_audit_verify,   true },
+	[KAM_OP_AUDIT_ALERTS]     = { KAM_OP_AUDIT_ALERTS,     svc_op_audit_alerts,   true },
+	[KAM_OP_AUDIT_CLEAR]      = { KAM_OP_AUDIT_CLEAR,      svc_op_audit_clear,    true },
+	[KAM_OP_USER_DEACTIVATE]  = { KAM_OP_USER_DEACTIVATE,  svc_op_user_deactivate, true },
+	[KAM_OP_USER_HANDOVER]    = { KAM_OP_USER_HANDOVER,    svc_op_user_deactivate, true },
+	[KAM_OP_EXPORT]           = { KAM_OP_EXPORT,           svc_op_export,         true },
+	[KAM_OP_IMPORT]           = { KAM_OP_IMPORT,           svc_op_import,         true },
 	/* -- hostile clients (issue 6) -- */
+	[KAM_OP_USER_PASSWD]      = { KAM_OP_USER_PASSWD,      svc_op_user_passwd,    true },
+	[KAM_OP_USER_UNLOCK]      = { KAM_OP_USER_UNLOCK,      svc_op_user_unlock,    true },
 };
 
 /* What a refusal says the caller may not do (after "a ROLE may not"). */
@@ -67,6 +97,32 @@ static const char *const action_phrase[AZ__COUNT] = {
 	[AZ_ACCOUNT_WRITE_TIER] = "change the tier",
 	[AZ_ACCOUNT_SET_STRATEGIC] = "move an account into or out of the strategic tier (the GM does)",
 	[AZ_ACCOUNT_ASSIGN] = "change the team",
+	/* -- layers (issue 3) -- */
+	[AZ_BARRIER_WRITE] = "change barriers",
+	[AZ_PROJECT_WRITE] = "change projects (solution reps and above do)",
+	[AZ_CONTACT_WRITE] = "change contacts (managers and the GM do)",
+	[AZ_CONTACT_SENSITIVE] = "see contacts' weight, stance or personal needs",
+	[AZ_VALUE_WRITE] = "add value propositions (managers and the GM do)",
+	[AZ_AGREEMENT_WRITE] = "record strategic agreements (the GM does)",
+	[AZ_REVIEW_TEAM] = "review a team (managers and the GM do)",
+	/* -- audit and churn (issue 4) -- */
+	[AZ_AUDIT_LOG] = "read the audit trail (managers and the GM do)",
+	[AZ_AUDIT_VERIFY] = "verify the audit chain (the GM does)",
+	[AZ_AUDIT_ALERTS] = "see bulk-read alerts (managers and the GM do)",
+	[AZ_AUDIT_CLEAR_REPORT] = "clear bulk-read flags (the GM and the reader's managers do)",
+	[AZ_AUDIT_CLEAR] = "clear the flag of someone who does not report to them (the GM does)",
+	[AZ_USER_DEACTIVATE_REPORT] = "deactivate users (the GM and their managers do)",
+	[AZ_USER_DEACTIVATE] = "deactivate someone who does not report to them (the GM does)",
+	[AZ_USER_HANDOVER_REPORT] = "hand over accounts (the GM and the user's managers do)",
+	[AZ_USER_HANDOVER] = "hand over the accounts of someone who does not report to them (the GM does)",
+	[AZ_EXPORT] = "export accounts (the GM does)",
+	[AZ_IMPORT] = "import accounts (managers and the GM do)",
+	/* -- hostile clients (issue 6) -- */
+	[AZ_USER_PASSWD] = "change their password",
+	[AZ_USER_RESET_REPORT] = "set other users' passwords (the GM and their managers do)",
+	[AZ_USER_RESET] = "set the password of someone who does not report to them (the GM does)",
+	[AZ_USER_UNLOCK_REPORT] = "unlock users (the GM and their managers do)",
+	[AZ_USER_UNLOCK] = "unlock someone who does not report to them (the GM does)",
 };
 
 static const char *const role_noun[KAM_ROLE__COUNT] = {
@@ -138,6 +194,11 @@ static void wipe_secrets(struct svc_call *c)
 		explicit_bzero(c->resp.u.login.token, sizeof(c->resp.u.login.token));
 	} else if (c->req.op == KAM_OP_USER_ADD) {
 		pw = (char *)c->req.u.user_add.password;
+	} else if (c->req.op == KAM_OP_USER_PASSWD) {   /* hostile clients (issue 6) */
+		if (c->req.u.user_passwd.old_password)
+			explicit_bzero((char *)c->req.u.user_passwd.old_password,
+				       strlen(c->req.u.user_passwd.old_password));
+		pw = (char *)c->req.u.user_passwd.new_password;
 	}
 	if (pw)
 		explicit_bzero(pw, strlen(pw));
@@ -209,6 +270,11 @@ void svc_reply_account_not_found(struct svc_call *c)
 {
 	const char *ref = c->account_ref ? c->account_ref : "";
 
+	/* -- layers (issue 3): a barrier, project, contact or team names itself -- */
+	if (c->msg_not_found) {
+		svc_reply_error(c, KAM_STATUS_NOT_FOUND, c->field_not_found, "%s", c->msg_not_found);
+		return;
+	}
 	/* Used for missing and for invisible accounts alike: nothing may differ. */
 	if (svc_ref_is_id(ref))
 		svc_reply_error(c, KAM_STATUS_NOT_FOUND, "account", "no account %s", ref);
@@ -247,6 +313,9 @@ void svc_fail_store(struct svc_call *c, int err)
 	case KAM_EUNAVAIL:
 	case KAM_ECANCELED:
 		svc_reply_error(c, KAM_STATUS_UNAVAILABLE, NULL, MSG_DB_DOWN);
+		return;
+	case KAM_EAGAIN:   /* the hashing queue is full (work.h) */
+		svc_reply_error(c, KAM_STATUS_UNAVAILABLE, NULL, "kamd is busy; try again");
 		return;
 	case KAM_EUNAUTH:
 		svc_reply_error(c, KAM_STATUS_UNAUTHENTICATED, NULL, MSG_SESSION_GONE);
@@ -416,6 +485,16 @@ static void authenticate(struct svc_call *c)
 		svc_fail_store(c, rc);
 }
 
+/*
+ * Before a connection authenticates, only a login, or a request with a token
+ * (which acts as the hello), is accepted; anything else is answered once and
+ * the connection closed (issue 6). Afterwards everything is.
+ */
+static bool hello_or_login(const struct svc_call *c)
+{
+	return session_is_authenticated(c->session) || c->req.op == KAM_OP_LOGIN || c->req.has_token;
+}
+
 void svc_on_frame(struct kam_session *s, const uint8_t *payload, size_t len)
 {
 	struct svc_call *c = calloc(1, sizeof(*c));
@@ -446,6 +525,7 @@ void svc_on_frame(struct kam_session *s, const uint8_t *payload, size_t len)
 		return;
 	}
 	if (rc == KAM_EINVAL) {
+		c->close_after = !hello_or_login(c);
 		svc_reply_error(c, KAM_STATUS_INVALID_ARGUMENT, field, "%s", why ? why : "invalid request");
 		return;
 	}
@@ -463,6 +543,12 @@ void svc_on_frame(struct kam_session *s, const uint8_t *payload, size_t len)
 		return;
 	}
 	c->handler = op->handler;
+	if (!hello_or_login(c)) {
+		c->close_after = true;
+		svc_reply_error(c, KAM_STATUS_UNAUTHENTICATED, NULL, "%s: only a login, or a request with a session "
+				"token, may come first", MSG_NOT_LOGGED_IN);
+		return;
+	}
 	if (op->needs_auth)
 		authenticate(c);
 	else

@@ -44,6 +44,12 @@ struct svc_call {
 	const char *msg_invalid;        /* KAM_EINVAL */
 	const char *field_invalid;
 	void *op_state;                 /* handler-private, in the arena */
+	/* -- layers (issue 3) -- */
+	const char *msg_not_found;      /* set: NOT_FOUND says this instead of "no account X" */
+	const char *field_not_found;
+	/* -- audit and churn (issue 4): a detail read waiting for the bulk-read watch -- */
+	void (*watch_next)(struct svc_call *c);
+	int64_t watch_account_id;
 };
 
 /* The service's shared state (svc.c). */
@@ -104,5 +110,44 @@ void svc_op_account_list(struct svc_call *c);
 void svc_op_account_show(struct svc_call *c);
 void svc_op_account_set(struct svc_call *c);
 void svc_op_account_member(struct svc_call *c);   /* assign and unassign */
+/* -- layers (issue 3): layers.c and review.c -- */
+void svc_op_account_layers(struct svc_call *c);
+void svc_op_layer_add(struct svc_call *c);
+void svc_op_layer_list(struct svc_call *c);
+void svc_op_layer_item(struct svc_call *c);       /* set, clear, show, advance, close */
+void svc_op_review_account(struct svc_call *c);
+void svc_op_review_team(struct svc_call *c);
+/* The current year (UTC), for the information layer's founding year. */
+int svc_this_year(void);
+/* -- audit and churn (issue 4): audit_ops.c, watch.c, churn.c, transfer.c -- */
+void svc_op_audit_log(struct svc_call *c);
+void svc_op_audit_verify(struct svc_call *c);
+void svc_op_audit_alerts(struct svc_call *c);
+void svc_op_audit_clear(struct svc_call *c);
+void svc_op_user_deactivate(struct svc_call *c);   /* and user handover */
+void svc_op_export(struct svc_call *c);
+void svc_op_import(struct svc_call *c);
+/*
+ * Before a detail read of account_id (show, and every read of a layer): count it
+ * against the caller's bulk-read limit, then next(c). Over the limit, or already
+ * flagged: the refusal is audited and answered (PERMISSION_DENIED), the call is over.
+ */
+void svc_watch_read(struct svc_call *c, int64_t account_id, void (*next)(struct svc_call *c));
+/* churn.c: v (reference stolen; NULL allowed) as compact JSON text in the arena, and strings as a
+ * JSON array's text; NULL when out of memory. For the store's JSON parameters. */
+const char *svc_json_text(struct svc_call *c, struct json_t *v);
+const char *svc_json_strings(struct svc_call *c, const char *const *s, size_t n);
+/* checkpoint.c: the latest checkpoint written or found at start (NULL: none; *problem says why
+ * the file found at start was refused, or NULL), and checking one given as text. */
+struct audit_checkpoint;
+const struct audit_checkpoint *svc_checkpoint_latest(const char **problem);
+int svc_checkpoint_check(const char *text, struct audit_checkpoint *out, char *why, size_t why_len) KAM_MUST_CHECK;
+/* c->audit for an allowed read of account_id naming the layers read (n of them), with the keys
+ * of extra (may be NULL; reference stolen) besides. NULL: the call has been answered. */
+struct audit_entry *svc_audit_read(struct svc_call *c, int64_t account_id, const char *const *layers, size_t n,
+				   struct json_t *extra);
+/* -- hostile clients (issue 6): credentials.c -- */
+void svc_op_user_passwd(struct svc_call *c);
+void svc_op_user_unlock(struct svc_call *c);
 
 #endif

@@ -11,11 +11,9 @@
 #include "fields.h"
 #include "passwd.h"
 #include "svc_call.h"
-#include "work.h"
 
 struct user_add_state {
 	char hash[SVC_PHC_MAX];     /* written by the worker */
-	int hash_rc;
 };
 
 static void on_user_added(void *arg, int err, const struct kam_user *u)
@@ -30,22 +28,12 @@ static void on_user_added(void *arg, int err, const struct kam_user *u)
 	svc_reply(c);
 }
 
-static void hash_work(void *arg)
+static void hash_done(struct svc_call *c, int rc)
 {
-	struct svc_call *c = arg;
-	struct user_add_state *us = c->op_state;
-
-	us->hash_rc = svc_password_hash(svc_config(), c->req.u.user_add.password, us->hash, sizeof(us->hash));
-}
-
-static void hash_done(void *arg, int status)
-{
-	struct svc_call *c = arg;
 	struct user_add_state *us = c->op_state;
 	const struct kam_request *r = &c->req;
 	const char *boss = r->u.user_add.reports_to;
 	struct audit_entry *e;
-	int rc = status < 0 ? status : us->hash_rc;
 
 	explicit_bzero((char *)r->u.user_add.password, strlen(r->u.user_add.password));
 	if (rc < 0) {
@@ -66,7 +54,8 @@ static void hash_done(void *arg, int status)
 
 static void hash_password(struct svc_call *c)
 {
-	int rc = work_submit(hash_work, hash_done, c);
+	struct user_add_state *us = c->op_state;
+	int rc = svc_hash_password_async(c, c->req.u.user_add.password, us->hash, sizeof(us->hash), hash_done);
 
 	if (rc < 0)
 		svc_fail_store(c, rc);

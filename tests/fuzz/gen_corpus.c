@@ -12,6 +12,9 @@
 static const uint8_t token[KAM_TOKEN_LEN] = "fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz";
 static const char *team[] = { "alice", "bob" };
 static struct kam_field fields[] = { { "notes", "met the CFO" }, { "revenue", "1200000" }, { "strategy", "attack" } };
+/* -- layers (issue 3) -- */
+static struct kam_field layer_fields[] = { { "kind", "competitor" }, { "description", "Rival AG since 1990" },
+					   { "stage", "procurement" } };
 
 static int write_file(const char *dir, const char *kind, const char *name, const struct kam_buf *b)
 {
@@ -101,6 +104,91 @@ static int requests(const char *dir)
 	r.op = KAM_OP_ACCOUNT_UNASSIGN;
 	r.id = 11;
 	rc |= put_request(dir, "account_unassign", &r);
+	/* -- layers (issue 3): the three request shapes and the team review -- */
+	r = (struct kam_request){ .id = 40, .op = KAM_OP_BARRIER_ADD };
+	r.u.layer_add.account = "Acme GmbH";
+	r.u.layer_add.fields = layer_fields;
+	r.u.layer_add.n_fields = sizeof(layer_fields) / sizeof(layer_fields[0]);
+	rc |= put_request(dir, "barrier_add", &r);
+	r = (struct kam_request){ .id = 41, .op = KAM_OP_PROJECT_ADVANCE };
+	r.u.layer_item.id = 7;
+	r.u.layer_item.fields = layer_fields + 2;
+	r.u.layer_item.n_fields = 1;
+	rc |= put_request(dir, "project_advance", &r);
+	r = (struct kam_request){ .id = 42, .op = KAM_OP_REVIEW_ACCOUNT };
+	r.u.layer_list.account = "42";
+	rc |= put_request(dir, "review_account", &r);
+	r = (struct kam_request){ .id = 43, .op = KAM_OP_REVIEW_TEAM };
+	r.u.review_team.user = "bob";
+	r.u.review_team.after_id = 10;
+	r.u.review_team.limit = 500;
+	rc |= put_request(dir, "review_team", &r);
+	/* -- audit and churn (issue 4) -- */
+	r = (struct kam_request){ .id = 80, .op = KAM_OP_AUDIT_LOG,
+				  .u.audit_log = { "Acme GmbH", "bob", 1700000000, 1800000000, "account.*", 99, 50 } };
+	rc |= put_request(dir, "audit_log", &r);
+	r = (struct kam_request){ .id = 84, .op = KAM_OP_USER_HANDOVER,
+				  .u.handover = { "bob", "alice", 2, team } };
+	rc |= put_request(dir, "user_handover", &r);
+	{
+		static struct kam_import_row import_rows[] = { { 2, "Acme GmbH", KAM_TIER_TOP, "alice", 3, fields } };
+
+		r = (struct kam_request){ .id = 87, .op = KAM_OP_IMPORT, .u.import = { 1, import_rows } };
+		rc |= put_request(dir, "import", &r);
+	}
+	/* -- hostile clients (issue 6) -- */
+	r = (struct kam_request){ .id = 100, .op = KAM_OP_USER_PASSWD };
+	r.u.user_passwd.username = "";
+	r.u.user_passwd.old_password = "correct horse battery";
+	r.u.user_passwd.new_password = "a brand new secret";
+	rc |= put_request(dir, "user_passwd", &r);
+	r = (struct kam_request){ .id = 101, .op = KAM_OP_USER_UNLOCK };
+	r.u.user_unlock.username = "bob";
+	rc |= put_request(dir, "user_unlock", &r);
+	return rc;
+}
+
+/* -- layers (issue 3) -- */
+static int layer_responses(const char *dir, const struct kam_account *acc)
+{
+	static struct kam_stage_move moves[] = { { KAM_MOVE_START, KAM_PSTAGE_NONE, KAM_PSTAGE_NEED, "bob", 1700000000 },
+						 { KAM_MOVE_BACK, KAM_PSTAGE_BUDGET, KAM_PSTAGE_SOLUTION, "bob", 1700000100 } };
+	static int64_t links[] = { 7 };
+	static struct kam_barrier barrier = { 1, 42, KAM_BARRIER_PREQUALIFICATION, "not listed", KAM_BSTATUS_WORKING,
+					      "get listed", "2027-01-31", "alice", 1700000000, 1700000100, 0, 2 };
+	static struct kam_project project = {
+		.id = 7, .account_id = 42, .name = "Retrofit", .stage = KAM_PSTAGE_SOLUTION, .status = KAM_PSTATUS_OPEN,
+		.reason = "", .owner = "bob", .involved = KAM_PSTAGE_NEED, .stages_taken = 0x38,
+		.expected_value = { true, 12000000 }, .currency = "EUR", .close_date = "2027-06-30",
+		.history = moves, .n_history = 2, .support = { true, 80 }, .oppose = { true, 30 }, .version = 3 };
+	static struct kam_contact contact = {
+		.id = 3, .account_id = 42, .name = "Jane Roe", .title = "CTO", .decision_role = "decision maker",
+		.criteria = "uptime", .weight = { true, 80 }, .stance = KAM_STANCE_SUPPORT, .org_needs = "fewer outages",
+		.personal_needs = "recognition", .projects = links, .n_projects = 1, .version = 1 };
+	static struct kam_value value = { 4, 42, KAM_VLEVEL_BUSINESS, "half the downtime", "alice", 1700000000 };
+	static struct kam_agreement agreement = { 5, 42, "both CEOs", "2026-01-10", "all plants", { true, 36 }, "gm",
+						  1700000000 };
+	static struct kam_gap gap = { "joined_late", "project 7: we joined late, at need", 7 };
+	struct kam_team_row row = { .account = *acc, .open_projects = 1, .support = { true, 80 },
+				    .oppose = { true, 30 }, .projects_led = 1, .gaps = 2 };
+	struct kam_layers layers = { .has_account = true, .account = *acc, .barriers = &barrier, .n_barriers = 1,
+				     .projects = &project, .n_projects = 1, .contacts = &contact, .n_contacts = 1,
+				     .values = &value, .n_values = 1, .agreements = &agreement, .n_agreements = 1 };
+	struct kam_response r;
+	int rc = 0;
+
+	r = (struct kam_response){ .id = 40, .op = KAM_OP_ACCOUNT_LAYERS, .u.layers = layers };
+	rc |= put_response(dir, "account_layers", &r);
+	r = (struct kam_response){ .id = 41, .op = KAM_OP_REVIEW_ACCOUNT };
+	r.u.review.layers = layers;
+	r.u.review.gaps = &gap;
+	r.u.review.n_gaps = 1;
+	rc |= put_response(dir, "review_account", &r);
+	row.account.has_info = false;
+	r = (struct kam_response){ .id = 42, .op = KAM_OP_REVIEW_TEAM };
+	r.u.review_team.rows = &row;
+	r.u.review_team.n = 1;
+	rc |= put_response(dir, "review_team", &r);
 	return rc;
 }
 
@@ -161,6 +249,31 @@ static int responses(const char *dir)
 	r = (struct kam_response){ .id = 12, .op = KAM_OP_NONE };
 	r.error = (struct kam_error){ KAM_STATUS_INVALID_ARGUMENT, "username is longer than 63 bytes", "username" };
 	rc |= put_response(dir, "error", &r);
+	/* -- layers (issue 3): every row type, a review with gaps, a team row -- */
+	rc |= layer_responses(dir, &acc);
+	/* -- audit and churn (issue 4) -- */
+	{
+		static struct kam_audit_entry e = { 9, 1700000000, "bob", KAM_ROLE_JUNIOR, "account.show", 42, "Acme GmbH",
+						    "allowed", "10.0.0.1:40000", "{\"layers\":[\"information\"]}" };
+		static struct kam_export_item item;
+
+		r = (struct kam_response){ .id = 80, .op = KAM_OP_AUDIT_LOG, .u.audit_log = { 1, &e, 9 } };
+		rc |= put_response(dir, "audit_log", &r);
+		item.account = acc;
+		item.layers = "{\"barriers\":[{\"id\":1,\"kind\":2}]}";
+		r = (struct kam_response){ .id = 86, .op = KAM_OP_EXPORT, .u.export_page = { 11, 40, 1, &item, 42 } };
+		rc |= put_response(dir, "export", &r);
+	}
+	/* -- hostile clients (issue 6) -- */
+	r = (struct kam_response){ .id = 100, .op = KAM_OP_USER_PASSWD };
+	r.u.user_passwd.user = user;
+	r.u.user_passwd.sessions_revoked = 2;
+	rc |= put_response(dir, "user_passwd", &r);
+	r = (struct kam_response){ .id = 101, .op = KAM_OP_USER_UNLOCK };
+	r.u.user_unlock.user = user;
+	r.u.user_unlock.failures = 7;
+	r.u.user_unlock.locked_until = 1700000900;
+	rc |= put_response(dir, "user_unlock", &r);
 	return rc;
 }
 

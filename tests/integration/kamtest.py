@@ -165,8 +165,10 @@ def run(argv, stdin=None, env=None, timeout=CMD_TIMEOUT):
 class Kamd:
     """One kamd process: its config file, its log, start/stop/restart."""
 
-    def __init__(self, env, name="kamd", port=None, cert=None, key=None, extra=None, db_admin=True):
+    def __init__(self, env, name="kamd", port=None, cert=None, key=None, extra=None, db_admin=True,
+                 child_env_extra=None):
         self.env = env
+        self.child_env_extra = dict(child_env_extra or {})   # e.g. ASAN_OPTIONS for one daemon
         self.name = name
         self.port = port or free_port()
         self.cert = cert or env.cert
@@ -232,7 +234,7 @@ class Kamd:
         start_off = os.path.getsize(self.log)
         self.proc = subprocess.Popen([self.env.kamd_bin, "--config", self.conf],
                                      stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf,
-                                     env=self.env.kamd_env())
+                                     env=child_env(self.child_env_extra))
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if "listening on" in self.read_log(start_off):
@@ -477,14 +479,17 @@ class Closed(Exception):
 class RawClient:
     """A hand-made protocol client: TLS 1.3 + 4-byte big-endian length + protobuf."""
 
-    def __init__(self, kamd, timeout=10.0, tls_version=ssl.TLSVersion.TLSv1_3, ca=None):
+    def __init__(self, kamd, timeout=10.0, tls_version=ssl.TLSVersion.TLSv1_3, ca=None, source=None):
         if pb is None:
             raise RuntimeError(f"cannot import the generated kam_pb2: {_PB_IMPORT_ERROR}")
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.load_verify_locations(ca or kamd.cert)
         ctx.minimum_version = tls_version
         ctx.maximum_version = tls_version
-        sock = socket.create_connection(("127.0.0.1", kamd.port), timeout=timeout)
+        # source: connect from another loopback address (127.0.0.2 ...), a client of its own
+        # for kamd's per-address limits.
+        sock = socket.create_connection(("127.0.0.1", kamd.port), timeout=timeout,
+                                        source_address=(source, 0) if source else None)
         try:
             self.tls = ctx.wrap_socket(sock, server_hostname="127.0.0.1")
         except BaseException:
@@ -595,6 +600,37 @@ class RawClient:
 
 def is_error(resp, code):
     return resp.HasField("error") and resp.error.code == code
+
+
+# ---- hostile clients (issue 6): what a process holds, from /proc ----
+
+def proc_fds(pid):
+    """Open file descriptors of a process."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def gm_kam(kamd):
+    """The real kam, logged in to kamd as the module's GM."""
+    gm = Kam(ENV, kamd)
+    gm.login(GM)
+    return gm
+
+
+def add_users(gm, *specs):
+    """Create users through gm (a Kam): each spec is "NAME ROLE [MANAGER]"; password PASSWORD."""
+    for spec in specs:
+        name, role, *boss = spec.split()
+        gm.ok("user", "add", name, "--role", role, *(("--reports-to", boss[0]) if boss else ()),
+              "--password-stdin", stdin=PASSWORD + "\n")
+
+
+def proc_status_kib(pid, field):
+    """A kB field of /proc/PID/status: VmRSS (resident now) or VmHWM (the peak)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
 # ---- per-module set-up, shared by every test module ----

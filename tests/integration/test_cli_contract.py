@@ -15,6 +15,12 @@ COMMANDS = [
     ["account"], ["account", "add"], ["account", "list"], ["account", "show"],
     ["account", "set"], ["account", "assign"], ["account", "unassign"],
 ]
+# -- layers (issue 3) --
+COMMANDS += [[g] for g in ("barrier", "project", "contact", "value", "agreement", "review")] + [
+    ["barrier", v] for v in ("add", "list", "set", "clear")] + [
+    ["project", v] for v in ("add", "list", "show", "advance", "close", "set")] + [
+    ["contact", v] for v in ("add", "list", "set")] + [
+    ["value", "add"], ["value", "list"], ["agreement", "add"], ["agreement", "list"]]
 
 
 class KamCli(TestCase):

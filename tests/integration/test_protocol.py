@@ -118,8 +118,12 @@ class Protocol(TestCase):
         self.assertEqual(resp.whoami.user.username, GM)
 
     def test_auth_gate(self):
+        # Before login only a login or a request with a token (the hello) is taken:
+        # anything else is answered once, then the connection closes (issue 6).
         c = self.client()
         self.assertRespError(c.call("whoami"), pb.ERROR_CODE_UNAUTHENTICATED)
+        self.assertTrue(c.closed(), "a tokenless request before login closes the connection")
+        c = self.client()
         self.assertRespError(c.call("account_list", token=b"\x01" * 32), pb.ERROR_CODE_UNAUTHENTICATED)
         resp = c.call("login", username=GM, password="wrong password!!")
         self.assertRespError(resp, pb.ERROR_CODE_UNAUTHENTICATED)
@@ -221,11 +225,16 @@ class Protocol(TestCase):
 
     def test_empty_frame(self):
         # A zero-length frame is an empty Request: valid framing, but no operation.
-        c = self.client()
+        # After login the connection stays; before it, that is no login, so it closes.
+        c = self.client(login=True)
         c.send_frame(b"")
         resp = c.recv_response()
         self.assertRespError(resp, pb.ERROR_CODE_INVALID_ARGUMENT)
-        self.assertRespError(c.call("whoami"), pb.ERROR_CODE_UNAUTHENTICATED)
+        self.assertRespOk(c.call("whoami"))
+        c = self.client()
+        c.send_frame(b"")
+        self.assertRespError(c.recv_response(), pb.ERROR_CODE_INVALID_ARGUMENT)
+        self.assertTrue(c.closed())
 
     def test_byte_at_a_time(self):
         c = self.client()

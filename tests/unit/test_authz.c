@@ -35,6 +35,32 @@ static const struct expect_row expected[] = {
 	{ AZ_ACCOUNT_WRITE_TIER,    "account.write_tier",    true,  { "NNNN", "NNFF", "NNFF", "NAAA", "AAAA" } },
 	{ AZ_ACCOUNT_SET_STRATEGIC, "account.set_strategic", true,  { "NNNN", "NNFF", "NNFF", "NFFF", "AAAA" } },
 	{ AZ_ACCOUNT_ASSIGN,        "account.assign",        true,  { "NNNN", "NNFF", "NNFF", "NAAA", "AAAA" } },
+	/* -- layers (issue 3) -- */
+	{ AZ_BARRIER_WRITE,         "barrier.write",         true,  { "NNNN", "NNAA", "NNAA", "NAAA", "AAAA" } },
+	{ AZ_PROJECT_WRITE,         "project.write",         true,  { "NNNN", "NNFF", "NNAA", "NAAA", "AAAA" } },
+	{ AZ_CONTACT_WRITE,         "contact.write",         true,  { "NNNN", "NNFF", "NNFF", "NAAA", "AAAA" } },
+	{ AZ_CONTACT_SENSITIVE,     "contact.read_sensitive", true, { "NNNN", "NNFF", "NNFF", "NAAA", "AAAA" } },
+	{ AZ_VALUE_WRITE,           "value.write",           true,  { "NNNN", "NNFF", "NNFF", "NAAA", "AAAA" } },
+	{ AZ_AGREEMENT_WRITE,       "agreement.write",       true,  { "NNNN", "NNFF", "NNFF", "NFFF", "AAAA" } },
+	{ AZ_REVIEW_TEAM,           "review.team",           true,  { "NNNN", "NNFF", "NNFF", "NAAA", "AAAA" } },
+	/* -- audit and churn (issue 4) -- */
+	{ AZ_AUDIT_LOG,             "audit.log",             false, { "FFFF", "FFFF", "FFFF", "AAAA", "AAAA" } },
+	{ AZ_AUDIT_VERIFY,          "audit.verify",          false, { "FFFF", "FFFF", "FFFF", "FFFF", "AAAA" } },
+	{ AZ_AUDIT_ALERTS,          "audit.alerts",          false, { "FFFF", "FFFF", "FFFF", "AAAA", "AAAA" } },
+	{ AZ_AUDIT_CLEAR_REPORT,    "audit.clear_report",    false, { "FFFF", "FFFF", "FFFF", "AAAA", "AAAA" } },
+	{ AZ_AUDIT_CLEAR,           "audit.clear",           false, { "FFFF", "FFFF", "FFFF", "FFFF", "AAAA" } },
+	{ AZ_USER_DEACTIVATE_REPORT, "user.deactivate_report", false, { "FFFF", "FFFF", "FFFF", "AAAA", "AAAA" } },
+	{ AZ_USER_DEACTIVATE,       "user.deactivate",       false, { "FFFF", "FFFF", "FFFF", "FFFF", "AAAA" } },
+	{ AZ_USER_HANDOVER_REPORT,  "user.handover_report",  false, { "FFFF", "FFFF", "FFFF", "AAAA", "AAAA" } },
+	{ AZ_USER_HANDOVER,         "user.handover",         false, { "FFFF", "FFFF", "FFFF", "FFFF", "AAAA" } },
+	{ AZ_EXPORT,                "export",                false, { "FFFF", "FFFF", "FFFF", "FFFF", "AAAA" } },
+	{ AZ_IMPORT,                "import",                false, { "FFFF", "FFFF", "FFFF", "AAAA", "AAAA" } },
+	/* -- hostile clients (issue 6) -- */
+	{ AZ_USER_PASSWD,           "user.passwd",           false, { "FFFF", "AAAA", "AAAA", "AAAA", "AAAA" } },
+	{ AZ_USER_RESET_REPORT,     "user.reset_report",     false, { "FFFF", "FFFF", "FFFF", "AAAA", "AAAA" } },
+	{ AZ_USER_RESET,            "user.reset",            false, { "FFFF", "FFFF", "FFFF", "FFFF", "AAAA" } },
+	{ AZ_USER_UNLOCK_REPORT,    "user.unlock_report",    false, { "FFFF", "FFFF", "FFFF", "AAAA", "AAAA" } },
+	{ AZ_USER_UNLOCK,           "user.unlock",           false, { "FFFF", "FFFF", "FFFF", "FFFF", "AAAA" } },
 };
 
 #define N_EXPECTED (sizeof(expected) / sizeof(expected[0]))

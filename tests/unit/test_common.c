@@ -184,6 +184,24 @@ TEST(op_names)
 	static const char *const want[KAM_OP__COUNT] = {
 		"none", "login", "logout", "whoami", "user.add", "user.list", "account.add",
 		"account.list", "account.show", "account.set", "account.assign", "account.unassign",
+		/* -- layers (issue 3): the layered show is audited as the show it is -- */
+		[KAM_OP_ACCOUNT_LAYERS] = "account.show", [KAM_OP_BARRIER_ADD] = "barrier.add",
+		[KAM_OP_BARRIER_LIST] = "barrier.list", [KAM_OP_BARRIER_SET] = "barrier.set",
+		[KAM_OP_BARRIER_CLEAR] = "barrier.clear", [KAM_OP_PROJECT_ADD] = "project.add",
+		[KAM_OP_PROJECT_LIST] = "project.list", [KAM_OP_PROJECT_SHOW] = "project.show",
+		[KAM_OP_PROJECT_ADVANCE] = "project.advance", [KAM_OP_PROJECT_CLOSE] = "project.close",
+		[KAM_OP_PROJECT_SET] = "project.set", [KAM_OP_CONTACT_ADD] = "contact.add",
+		[KAM_OP_CONTACT_LIST] = "contact.list", [KAM_OP_CONTACT_SET] = "contact.set",
+		[KAM_OP_VALUE_ADD] = "value.add", [KAM_OP_VALUE_LIST] = "value.list",
+		[KAM_OP_AGREEMENT_ADD] = "agreement.add", [KAM_OP_AGREEMENT_LIST] = "agreement.list",
+		[KAM_OP_REVIEW_ACCOUNT] = "review.account", [KAM_OP_REVIEW_TEAM] = "review.team",
+		/* -- audit and churn (issue 4) -- */
+		[KAM_OP_AUDIT_LOG] = "audit.log", [KAM_OP_AUDIT_VERIFY] = "audit.verify",
+		[KAM_OP_AUDIT_ALERTS] = "audit.alerts", [KAM_OP_AUDIT_CLEAR] = "audit.clear",
+		[KAM_OP_USER_DEACTIVATE] = "user.deactivate", [KAM_OP_USER_HANDOVER] = "user.handover",
+		[KAM_OP_EXPORT] = "export", [KAM_OP_IMPORT] = "import",
+		/* -- hostile clients (issue 6) -- */
+		[KAM_OP_USER_PASSWD] = "user.passwd", [KAM_OP_USER_UNLOCK] = "user.unlock",
 	};
 
 	for (int i = 0; i < KAM_OP__COUNT; i++)

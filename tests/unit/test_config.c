@@ -300,6 +300,13 @@ TEST(cross_key_checks)
 	ASSERT(strstr(why, "argon2_memory_kib") != NULL);
 	c.argon2_m_kib = 32;
 	ASSERT_EQ(config_validate(&c, why, sizeof(why)), 0);
+	/* -- hostile clients (issue 6): the first lockout wait within the longest -- */
+	c.login_lockout_initial_s = 60;
+	c.login_lockout_max_s = 30;
+	ASSERT_EQ(config_validate(&c, why, sizeof(why)), KAM_EINVAL);
+	ASSERT_STR_EQ(why, "login_lockout_initial (60) must not exceed login_lockout_max (30)");
+	c.login_lockout_max_s = 60;
+	ASSERT_EQ(config_validate(&c, why, sizeof(why)), 0);
 	/* Values set directly in the struct are range-checked too. */
 	c.db_pool_size = 0;
 	ASSERT_EQ(config_validate(&c, why, sizeof(why)), KAM_EINVAL);

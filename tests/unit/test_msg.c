@@ -885,6 +885,228 @@ TEST(large_honest_messages_fit_the_budget)
 	kam_arena_free(&a);
 }
 
+/* ---- layers (issue 3) ---- */
+
+TEST(request_layer_shapes)
+{
+	struct kam_field fields[] = { { "kind", "competitor" }, { "description", "two\nlines" } };
+	struct kam_request in = { .id = 3, .op = KAM_OP_BARRIER_ADD, .u.layer_add = { "Acme", 2, fields } }, out;
+	const char *why, *field;
+	struct kam_arena a;
+
+	kam_arena_init(&a);
+	ASSERT_EQ(request_round_trip(&in, &a, &out, NULL, NULL), 0);
+	ASSERT_EQ(out.op, KAM_OP_BARRIER_ADD);
+	ASSERT_STR_EQ(out.u.layer_add.account, "Acme");
+	ASSERT_EQ(out.u.layer_add.n_fields, 2);
+	ASSERT_STR_EQ(out.u.layer_add.fields[1].value, "two\nlines");
+	/* The same message shape serves several operations; the oneof member tells them apart. */
+	in.op = KAM_OP_CONTACT_ADD;
+	ASSERT_EQ(request_round_trip(&in, &a, &out, NULL, NULL), 0);
+	ASSERT_EQ(out.op, KAM_OP_CONTACT_ADD);
+	in = (struct kam_request){ .id = 4, .op = KAM_OP_PROJECT_ADVANCE, .u.layer_item = { 42, 1, fields } };
+	ASSERT_EQ(request_round_trip(&in, &a, &out, NULL, NULL), 0);
+	ASSERT_EQ(out.u.layer_item.id, 42);
+	in.u.layer_item.id = 0;
+	ASSERT_EQ(request_round_trip(&in, &a, &out, &why, &field), KAM_EINVAL);
+	ASSERT_STR_EQ(field, "id");
+	in.u.layer_item.id = -5;
+	ASSERT_EQ(request_round_trip(&in, &a, &out, &why, &field), KAM_EINVAL);
+	ASSERT_STR_EQ(field, "id");
+	in = (struct kam_request){ .id = 5, .op = KAM_OP_REVIEW_ACCOUNT, .u.layer_list = { "" } };
+	ASSERT_EQ(request_round_trip(&in, &a, &out, &why, &field), KAM_EINVAL);
+	ASSERT_STR_EQ(field, "account");
+	in = (struct kam_request){ .id = 6, .op = KAM_OP_REVIEW_TEAM, .u.review_team = { "", 0, 0 } };
+	ASSERT_EQ(request_round_trip(&in, &a, &out, NULL, NULL), 0);
+	ASSERT_EQ(out.u.review_team.limit, KAM_LIST_DEFAULT);
+	in.u.review_team.limit = KAM_LIST_MAX + 1;
+	ASSERT_EQ(request_round_trip(&in, &a, &out, &why, &field), KAM_EINVAL);
+	ASSERT_STR_EQ(field, "limit");
+	kam_arena_free(&a);
+}
+
+TEST(response_layers_and_review)
+{
+	struct kam_stage_move moves[] = { { KAM_MOVE_START, KAM_PSTAGE_NONE, KAM_PSTAGE_NEED, "sol", 100 },
+					  { KAM_MOVE_SKIP, KAM_PSTAGE_NEED, KAM_PSTAGE_BUDGET, "sol", 200 } };
+	int64_t links[] = { 7, 9 };
+	struct kam_barrier b = { .id = 1, .account_id = 2, .kind = KAM_BARRIER_CLEARANCE, .description = "d",
+				 .status = KAM_BSTATUS_WORKING, .breakthrough = "", .due = "2027-01-31", .owner = "jan" };
+	struct kam_project p = { .id = 7, .name = "Retrofit", .stage = KAM_PSTAGE_BUDGET, .status = KAM_PSTATUS_OPEN,
+				 .reason = "", .owner = "sol", .involved = KAM_PSTAGE_NEED,
+				 .stages_taken = KAM_PSTAGE_BIT(KAM_PSTAGE_NEED) | KAM_PSTAGE_BIT(KAM_PSTAGE_BUDGET),
+				 .expected_value = { true, 0 }, .currency = "EUR", .close_date = "", .history = moves,
+				 .n_history = 2, .support = { true, 80 }, .oppose = { true, 20 } };
+	struct kam_contact c = { .id = 3, .name = "Jane", .title = "", .decision_role = "", .criteria = "",
+				 .weight = { true, 0 }, .stance = KAM_STANCE_OPPOSE, .org_needs = "", .personal_needs = "",
+				 .projects = links, .n_projects = 2 };
+	struct kam_value v = { .id = 4, .level = KAM_VLEVEL_STRATEGIC, .text = "t", .author = "m" };
+	struct kam_agreement g = { .id = 5, .signed_by = "s", .signed_on = "2026-01-10", .scope = "x",
+				   .term_months = { false, 0 }, .recorded_by = "gm" };
+	struct kam_gap gap = { "joined_late", "project 7: we joined late", 7 };
+	struct kam_response in = { .id = 8, .op = KAM_OP_REVIEW_ACCOUNT }, out;
+	struct kam_layers *l = &in.u.review.layers, *o;
+	struct kam_team_row row = { .account = { .id = 2, .name = "Acme", .tier = KAM_TIER_TOP, .stage = KAM_STAGE_BREAKTHROUGH,
+						 .owner = "sol" }, .open_projects = 1, .gaps = 3 };
+	struct kam_arena a;
+
+	kam_arena_init(&a);
+	*l = (struct kam_layers){ .has_account = true, .account = { .id = 2, .name = "Acme", .tier = KAM_TIER_TOP,
+								    .stage = KAM_STAGE_BREAKTHROUGH, .owner = "sol" },
+				  .barriers = &b, .n_barriers = 1, .projects = &p, .n_projects = 1, .contacts = &c,
+				  .n_contacts = 1, .values = &v, .n_values = 1, .agreements = &g, .n_agreements = 1,
+				  .restricted = true };
+	in.u.review.gaps = &gap;
+	in.u.review.n_gaps = 1;
+	ASSERT_EQ(response_round_trip(&in, &a, &out), 0);
+	o = &out.u.review.layers;
+	ASSERT(o->has_account && o->restricted);
+	ASSERT_STR_EQ(o->account.name, "Acme");
+	ASSERT_EQ(o->barriers[0].kind, KAM_BARRIER_CLEARANCE);
+	ASSERT_STR_EQ(o->barriers[0].due, "2027-01-31");
+	ASSERT_EQ(o->projects[0].stages_taken, p.stages_taken);
+	ASSERT_EQ(o->projects[0].n_history, 2);
+	ASSERT_EQ(o->projects[0].history[1].kind, KAM_MOVE_SKIP);
+	ASSERT_STR_EQ(o->projects[0].history[1].by, "sol");
+	/* A known zero is not an unknown: Int64 carries presence. */
+	ASSERT(o->projects[0].expected_value.has && o->projects[0].expected_value.value == 0);
+	ASSERT_EQ(o->projects[0].support.value, 80);
+	ASSERT(o->contacts[0].weight.has);
+	ASSERT_EQ(o->contacts[0].n_projects, 2);
+	ASSERT_EQ(o->contacts[0].projects[1], 9);
+	ASSERT_EQ(o->values[0].level, KAM_VLEVEL_STRATEGIC);
+	ASSERT(!o->agreements[0].term_months.has);
+	ASSERT_EQ(out.u.review.n_gaps, 1);
+	ASSERT_STR_EQ(out.u.review.gaps[0].code, "joined_late");
+	ASSERT_EQ(out.u.review.gaps[0].ref, 7);
+
+	in = (struct kam_response){ .id = 9, .op = KAM_OP_REVIEW_TEAM,
+				    .u.review_team = { .n = 1, .rows = &row, .next_after_id = 2 } };
+	ASSERT_EQ(response_round_trip(&in, &a, &out), 0);
+	ASSERT_EQ(out.u.review_team.n, 1);
+	ASSERT_EQ(out.u.review_team.rows[0].gaps, 3);
+	ASSERT(!out.u.review_team.rows[0].support.has);
+	ASSERT_EQ(out.u.review_team.next_after_id, 2);
+
+	/* A value out of the enum's range from a server is a protocol error for the client. */
+	b.kind = KAM_BARRIER__COUNT;
+	in = (struct kam_response){ .id = 10, .op = KAM_OP_BARRIER_LIST,
+				    .u.layers = { .barriers = &b, .n_barriers = 1 } };
+	ASSERT_EQ(response_round_trip(&in, &a, &out), KAM_EPROTO);
+	kam_arena_free(&a);
+}
+
+/* ---- audit and churn (issue 4) ---- */
+
+TEST(request_audit_shapes)
+{
+	const char *refs[] = { "Acme", "42" };
+	struct kam_field f[] = { { "founded", "1998" } };
+	struct kam_import_row rowsv[] = { { 2, "Acme", KAM_TIER_TOP, "sol", 1, f }, { 3, "Bolt", KAM_TIER_NONE, "", 0, NULL } };
+	struct kam_request in = { .id = 80, .op = KAM_OP_AUDIT_LOG,
+				  .u.audit_log = { "Acme", "jan", 100, 200, "account.*", 77, 0 } }, out;
+	const char *why, *field;
+	struct kam_arena a;
+
+	kam_arena_init(&a);
+	ASSERT_EQ(request_round_trip(&in, &a, &out, NULL, NULL), 0);
+	ASSERT_STR_EQ(out.u.audit_log.action, "account.*");
+	ASSERT_EQ(out.u.audit_log.until, 200);
+	ASSERT_EQ(out.u.audit_log.before_id, 77);
+	ASSERT_EQ(out.u.audit_log.limit, KAM_LIST_DEFAULT);
+	in.u.audit_log.since = -1;
+	ASSERT_EQ(request_round_trip(&in, &a, &out, &why, &field), KAM_EINVAL);
+	ASSERT_STR_EQ(field, "since");
+	in.u.audit_log.since = 0;
+	in.u.audit_log.limit = KAM_LIST_MAX + 1;
+	ASSERT_EQ(request_round_trip(&in, &a, &out, &why, &field), KAM_EINVAL);
+	ASSERT_STR_EQ(field, "limit");
+
+	in = (struct kam_request){ .id = 85, .op = KAM_OP_USER_HANDOVER, .u.handover = { "jan", "maria", 2, refs } };
+	ASSERT_EQ(request_round_trip(&in, &a, &out, NULL, NULL), 0);
+	ASSERT_EQ(out.u.handover.n_accounts, 2);
+	ASSERT_STR_EQ(out.u.handover.accounts[1], "42");
+	in.op = KAM_OP_USER_DEACTIVATE;
+	ASSERT_EQ(request_round_trip(&in, &a, &out, NULL, NULL), 0);
+	ASSERT_STR_EQ(out.u.handover.to, "maria");
+	ASSERT_EQ(out.u.handover.n_accounts, 0);
+	in.u.handover.to = "";
+	ASSERT_EQ(request_round_trip(&in, &a, &out, &why, &field), KAM_EINVAL);
+	ASSERT_STR_EQ(field, "handover_to");
+
+	in = (struct kam_request){ .id = 87, .op = KAM_OP_IMPORT, .u.import = { 2, rowsv } };
+	ASSERT_EQ(request_round_trip(&in, &a, &out, NULL, NULL), 0);
+	ASSERT_EQ(out.u.import.n_rows, 2);
+	ASSERT_EQ(out.u.import.rows[0].line, 2);
+	ASSERT_STR_EQ(out.u.import.rows[0].fields[0].value, "1998");
+	/* A missing tier gets to the service, which names the line. */
+	ASSERT_EQ(out.u.import.rows[1].tier, KAM_TIER_NONE);
+	in.u.import.n_rows = 0;
+	ASSERT_EQ(request_round_trip(&in, &a, &out, &why, &field), KAM_EINVAL);
+	ASSERT_STR_EQ(field, "rows");
+
+	in = (struct kam_request){ .id = 81, .op = KAM_OP_AUDIT_VERIFY, .u.audit_verify = { "kam-audit-checkpoint 1\n" } };
+	ASSERT_EQ(request_round_trip(&in, &a, &out, NULL, NULL), 0);
+	ASSERT_STR_EQ(out.u.audit_verify.checkpoint, "kam-audit-checkpoint 1\n");
+	in = (struct kam_request){ .id = 86, .op = KAM_OP_EXPORT, .u.export_page = { -1, 0 } };
+	ASSERT_EQ(request_round_trip(&in, &a, &out, &why, &field), KAM_EINVAL);
+	ASSERT_STR_EQ(field, "export_id");
+	kam_arena_free(&a);
+}
+
+TEST(response_audit_shapes)
+{
+	struct kam_audit_entry e = { 9, 1700000000, "jan", KAM_ROLE_NONE, "login", 0, "", "failed", "10.0.0.1:4",
+				     "{\"reason\":\"unknown user\"}" };
+	struct kam_alert al = { "jan", "maria", 1700000001, 31, 30, 600 };
+	const char *names[] = { "Acme", "Bolt" };
+	struct kam_export_item item = { .account = { .id = 4, .name = "Acme", .tier = KAM_TIER_TOP,
+						     .stage = KAM_STAGE_BREAKTHROUGH, .owner = "sol", .has_info = true },
+					.layers = "{\"barriers\":[]}" };
+	int64_t ids[] = { 5, 6 };
+	struct kam_response in = { .id = 80, .op = KAM_OP_AUDIT_LOG, .u.audit_log = { 1, &e, 9 } }, out;
+	struct kam_arena a;
+
+	kam_arena_init(&a);
+	ASSERT_EQ(response_round_trip(&in, &a, &out), 0);
+	ASSERT_EQ(out.u.audit_log.n, 1);
+	ASSERT_STR_EQ(out.u.audit_log.entries[0].detail, "{\"reason\":\"unknown user\"}");
+	ASSERT_EQ(out.u.audit_log.entries[0].role, KAM_ROLE_NONE);
+	ASSERT_EQ(out.u.audit_log.next_before_id, 9);
+	in = (struct kam_response){ .id = 81, .op = KAM_OP_AUDIT_VERIFY,
+				    .u.audit_verify = { .intact = false, .entries = 12, .partitions = 8, .bad_entry_id = 13,
+							.bad_partition = 3, .bad_seq = 2, .problem = "p",
+							.checkpoint_used = true, .checkpoint_key = "SHA256:ab" } };
+	ASSERT_EQ(response_round_trip(&in, &a, &out), 0);
+	ASSERT(!out.u.audit_verify.intact && out.u.audit_verify.checkpoint_used);
+	ASSERT_EQ(out.u.audit_verify.bad_entry_id, 13);
+	ASSERT_STR_EQ(out.u.audit_verify.checkpoint_key, "SHA256:ab");
+	in = (struct kam_response){ .id = 82, .op = KAM_OP_AUDIT_ALERTS, .u.audit_alerts = { 1, &al } };
+	ASSERT_EQ(response_round_trip(&in, &a, &out), 0);
+	ASSERT_EQ(out.u.audit_alerts.alerts[0].reads, 31);
+	in = (struct kam_response){ .id = 83, .op = KAM_OP_AUDIT_CLEAR, .u.alert = al };
+	ASSERT_EQ(response_round_trip(&in, &a, &out), 0);
+	ASSERT_STR_EQ(out.u.alert.reports_to, "maria");
+	in = (struct kam_response){ .id = 84, .op = KAM_OP_USER_DEACTIVATE,
+				    .u.handover = { .user = { .id = 2, .username = "jan", .role = KAM_ROLE_JUNIOR,
+							      .reports_to = "", .active = false },
+						    .to = "maria", .n_accounts = 2, .accounts = names, .projects = 3,
+						    .sessions_revoked = 1, .n_reports = 0 } };
+	ASSERT_EQ(response_round_trip(&in, &a, &out), 0);
+	ASSERT_STR_EQ(out.u.handover.accounts[1], "Bolt");
+	ASSERT_EQ(out.u.handover.projects, 3);
+	ASSERT(!out.u.handover.user.active);
+	in = (struct kam_response){ .id = 86, .op = KAM_OP_EXPORT, .u.export_page = { 11, 40, 1, &item, 4 } };
+	ASSERT_EQ(response_round_trip(&in, &a, &out), 0);
+	ASSERT_EQ(out.u.export_page.export_id, 11);
+	ASSERT_STR_EQ(out.u.export_page.items[0].layers, "{\"barriers\":[]}");
+	ASSERT(out.u.export_page.items[0].account.has_info);
+	in = (struct kam_response){ .id = 87, .op = KAM_OP_IMPORT, .u.import = { 2, 2, ids } };
+	ASSERT_EQ(response_round_trip(&in, &a, &out), 0);
+	ASSERT_EQ(out.u.import.ids[1], 6);
+	kam_arena_free(&a);
+}
+
 TEST_MAIN(TEST_ENTRY(request_login), TEST_ENTRY(request_empty_bodies_with_token),
 	  TEST_ENTRY(request_user_add), TEST_ENTRY(request_account_add),
 	  TEST_ENTRY(request_account_list), TEST_ENTRY(request_account_show),
@@ -899,4 +1121,8 @@ TEST_MAIN(TEST_ENTRY(request_login), TEST_ENTRY(request_empty_bodies_with_token)
 	  TEST_ENTRY(response_login_whoami_user_add), TEST_ENTRY(response_logout),
 	  TEST_ENTRY(response_user_list), TEST_ENTRY(response_account_bodies),
 	  TEST_ENTRY(response_account_list), TEST_ENTRY(response_error),
-	  TEST_ENTRY(response_bad_content_is_proto_error), TEST_ENTRY(large_honest_messages_fit_the_budget))
+	  TEST_ENTRY(response_bad_content_is_proto_error), TEST_ENTRY(large_honest_messages_fit_the_budget),
+	  /* -- layers (issue 3) -- */
+	  TEST_ENTRY(request_layer_shapes), TEST_ENTRY(response_layers_and_review),
+	  /* -- audit and churn (issue 4) -- */
+	  TEST_ENTRY(request_audit_shapes), TEST_ENTRY(response_audit_shapes))

@@ -272,7 +272,8 @@ static int db_setup(void)
 		if (PQstatus(admin) != CONNECTION_OK)
 			return -1;
 	}
-	return admin_exec("TRUNCATE audit_log, account_team, accounts, sessions, users RESTART IDENTITY");
+	/* CASCADE: the layers (issue 3) and later tables refer to accounts and users. */
+	return admin_exec("TRUNCATE audit_log, account_team, accounts, sessions, users RESTART IDENTITY CASCADE");
 }
 
 static int store_up(const char *conninfo, int pool_size)

@@ -272,9 +272,12 @@ struct work_job {
 
 static struct work_job works[MAX_JOBS];
 static size_t n_works;
+static bool fake_work_full;   /* hostile clients (issue 6) */
 
 int work_submit(void (*work)(void *arg), void (*done)(void *arg, int status), void *arg)
 {
+	if (fake_work_full)   /* hostile clients (issue 6): the hashing queue is full */
+		return KAM_EAGAIN;
 	works[n_works++] = (struct work_job){ work, done, arg };
 	return 0;
 }
@@ -690,6 +693,485 @@ int store_account_member(struct store *st, int64_t account_id, int64_t user_id, 
 	return 0;
 }
 
+/* ---- hostile clients (issue 6): the throttle, passwd and unlock, in memory ---- */
+
+/* A name locks at FAKE_THRESHOLD consecutive failures; a test may lock one by hand. */
+#define FAKE_THRESHOLD 3
+#define MAX_THROTTLED 16
+
+static struct {
+	struct { char name[KAM_MAX_USERNAME + 1]; int failures; bool locked; } names[MAX_THROTTLED];
+	size_t n;
+	int64_t next_reservation;
+	int gates, fails, passes, releases;      /* calls seen, for the tests */
+} thr;
+
+static void hostile_reset(void)
+{
+	memset(&thr, 0, sizeof(thr));
+	fake_work_full = false;
+}
+
+static int *fake_failures(const char *name, bool **locked)
+{
+	size_t i;
+
+	for (i = 0; i < thr.n && strcmp(thr.names[i].name, name) != 0; i++)
+		;
+	if (i == thr.n) {
+		snprintf(thr.names[thr.n].name, sizeof(thr.names[0].name), "%s", name);
+		thr.names[thr.n].failures = 0;
+		thr.names[thr.n].locked = false;
+		thr.n++;
+	}
+	*locked = &thr.names[i].locked;
+	return &thr.names[i].failures;
+}
+
+static void run_login_gate(struct job *j, int err)
+{
+	struct fuser *u = user_by_name(j->s1);
+	struct store_gate g = { 0 };
+	bool *locked;
+	int *failures = fake_failures(j->s1, &locked);
+
+	thr.gates++;
+	if (err) {
+		((store_gate_cb)j->cb)(j->arg, err, NULL);
+		return;
+	}
+	if (*locked) {
+		g.refused = STORE_LOCKED;
+		g.retry_after_s = 5;
+	} else {
+		g.reservation = ++thr.next_reservation;
+		g.failures = ++*failures;
+	}
+	g.known = u != NULL;
+	if (u)
+		g.cred = (struct store_credentials){ u->id, u->name, u->role, u->active, u->hash };
+	((store_gate_cb)j->cb)(j->arg, 0, &g);
+}
+
+int store_login_gate(struct store *st, const char *username, const char *addr, const struct store_throttle *lim,
+		     store_gate_cb cb, void *arg)
+{
+	snprintf(job_new(run_login_gate, (fnptr)cb, arg, NULL)->s1, KAM_MAX_NAME + 1, "%s", username);
+	return 0;
+}
+
+static void run_login_fail(struct job *j, int err)
+{
+	bool *locked;
+	int *failures = fake_failures(j->s1, &locked);
+
+	thr.fails++;
+	if (!err) {
+		audit_act(j);
+		*locked = *failures >= FAKE_THRESHOLD;
+	}
+	((store_lock_cb)j->cb)(j->arg, err, *failures, *locked ? EXPIRES : 0);
+}
+
+int store_login_fail(struct store *st, const char *username, const char *addr, const struct store_throttle *lim,
+		     const struct audit_entry *audit, store_lock_cb cb, void *arg)
+{
+	snprintf(job_new(run_login_fail, (fnptr)cb, arg, audit)->s1, KAM_MAX_NAME + 1, "%s", username);
+	return 0;
+}
+
+static void run_login_pass(struct job *j, int err)
+{
+	bool *locked;
+
+	thr.passes++;
+	if (!err)
+		*fake_failures(j->s1, &locked) = 0;
+	((store_done_cb)j->cb)(j->arg, err);
+}
+
+int store_login_pass(struct store *st, int64_t reservation, const char *username, store_done_cb cb, void *arg)
+{
+	snprintf(job_new(run_login_pass, (fnptr)cb, arg, NULL)->s1, KAM_MAX_NAME + 1, "%s", username);
+	return 0;
+}
+
+static void run_login_release(struct job *j, int err)
+{
+	bool *locked;
+
+	thr.releases++;
+	if (!err) {
+		audit_act(j);
+		--*fake_failures(j->s1, &locked);
+	}
+	((store_done_cb)j->cb)(j->arg, err);
+}
+
+int store_login_release(struct store *st, int64_t reservation, const char *username,
+			const struct audit_entry *audit, store_done_cb cb, void *arg)
+{
+	snprintf(job_new(run_login_release, (fnptr)cb, arg, audit)->s1, KAM_MAX_NAME + 1, "%s", username);
+	return 0;
+}
+
+static void run_user_target(struct job *j, int err)
+{
+	struct fuser *u = err ? NULL : user_by_name(j->s1);
+	struct store_user_target t;
+
+	if (!u) {
+		((store_target_cb)j->cb)(j->arg, err ? err : KAM_ENOTFOUND, NULL);
+		return;
+	}
+	t.user = user_view(u);
+	t.reports_to_caller = reports_to(u->id, j->who.user_id);
+	((store_target_cb)j->cb)(j->arg, 0, &t);
+}
+
+int store_user_target(struct store *st, const struct kam_principal *who, const char *username,
+		      store_target_cb cb, void *arg)
+{
+	struct job *j = job_new(run_user_target, (fnptr)cb, arg, NULL);
+
+	j->who = *who;
+	snprintf(j->s1, sizeof(j->s1), "%s", username);
+	return 0;
+}
+
+static void run_user_unlock(struct job *j, int err)
+{
+	bool *locked;
+	int *failures = fake_failures(j->s1, &locked), had = *failures;
+	int64_t until = *locked ? EXPIRES : 0;
+
+	if (!err) {
+		audit_act(j);
+		*failures = 0;
+		*locked = false;
+	}
+	((store_lock_cb)j->cb)(j->arg, err, had, until);
+}
+
+int store_user_unlock(struct store *st, const char *username, const struct audit_entry *audit,
+		      store_lock_cb cb, void *arg)
+{
+	snprintf(job_new(run_user_unlock, (fnptr)cb, arg, audit)->s1, KAM_MAX_NAME + 1, "%s", username);
+	return 0;
+}
+
+static void run_user_passwd(struct job *j, int err)
+{
+	struct fuser *u = user_by_id(j->n1);
+	int64_t revoked = 0;
+
+	if (!err && (!u || !u->active))
+		err = KAM_ENOTFOUND;
+	if (!err) {
+		audit_act(j);
+		snprintf(u->hash, SVC_PHC_MAX, "%s", j->s2);
+		for (size_t i = 0; i < db.n_sessions; i++) {
+			struct fsession *s = &db.sessions[i];
+
+			if (s->user == u->id && !s->revoked && s->id != j->n2) {
+				s->revoked = true;
+				revoked++;
+			}
+		}
+	}
+	((store_count_cb)j->cb)(j->arg, err, revoked);
+}
+
+int store_user_passwd(struct store *st, int64_t user_id, const char *password_hash, int64_t keep_session_id,
+		      const struct audit_entry *audit, store_count_cb cb, void *arg)
+{
+	struct job *j = job_new(run_user_passwd, (fnptr)cb, arg, audit);
+
+	j->n1 = user_id;
+	j->n2 = keep_session_id;
+	snprintf(j->s2, sizeof(j->s2), "%s", password_hash);
+	return 0;
+}
+
+/* ---- audit and churn (issue 4): the watch, hand-over and the rest, in memory ---- */
+
+#define MAX_WATCHED 16
+
+static struct {
+	struct { int64_t user; int64_t read[MAX_ACCOUNTS]; size_t n; bool flagged; } users[MAX_WATCHED];
+	size_t n;
+	int handovers;            /* store_handover calls seen */
+	int64_t handover_from, handover_to;
+} aud4;
+
+static void audit4_reset(void)
+{
+	memset(&aud4, 0, sizeof(aud4));
+}
+
+static size_t watched(int64_t user)
+{
+	size_t i;
+
+	for (i = 0; i < aud4.n && aud4.users[i].user != user; i++)
+		;
+	if (i == aud4.n)
+		aud4.users[aud4.n++].user = user;
+	return i;
+}
+
+static void run_watch_admit(struct job *j, int err)
+{
+	size_t u = watched(j->who.user_id), k;
+	struct store_watch w = { STORE_WATCH_OK, 0, 0 };
+
+	if (err) {
+		((store_watch_cb)j->cb)(j->arg, err, NULL);
+		return;
+	}
+	for (k = 0; k < aud4.users[u].n && aud4.users[u].read[k] != j->n1; k++)
+		;
+	if (aud4.users[u].flagged) {
+		w.verdict = STORE_WATCH_FLAGGED;
+	} else if (k == aud4.users[u].n && aud4.users[u].n >= (size_t)j->n2) {
+		aud4.users[u].flagged = true;
+		w.verdict = STORE_WATCH_FLAGGED_NOW;
+	} else if (k == aud4.users[u].n) {
+		aud4.users[u].read[aud4.users[u].n++] = j->n1;
+	}
+	w.reads = (uint32_t)aud4.users[u].n + (w.verdict != STORE_WATCH_OK);
+	((store_watch_cb)j->cb)(j->arg, 0, &w);
+}
+
+int store_watch_admit(struct store *st, const struct kam_principal *who, const char *client_addr,
+		      int64_t account_id, const struct store_watch_limit *lim, store_watch_cb cb, void *arg)
+{
+	struct job *j = job_new(run_watch_admit, (fnptr)cb, arg, NULL);
+
+	j->who = *who;
+	j->n1 = account_id;
+	j->n2 = lim->limit;
+	return 0;
+}
+
+static void run_watch_alerts(struct job *j, int err)
+{
+	struct kam_alert al[MAX_WATCHED];
+	size_t n = 0;
+
+	if (!err)
+		audit_act(j);
+	for (size_t i = 0; !err && i < aud4.n; i++) {
+		struct fuser *u = user_by_id(aud4.users[i].user);
+
+		if (aud4.users[i].flagged && (j->who.role == KAM_ROLE_GM || reports_to(u->id, j->who.user_id)))
+			al[n++] = (struct kam_alert){ .username = u->name, .reports_to = user_view(u).reports_to,
+						      .reads = (uint32_t)aud4.users[i].n + 1 };
+	}
+	((store_alerts_cb)j->cb)(j->arg, err, al, n);
+}
+
+int store_watch_alerts(struct store *st, const struct kam_principal *who, const struct audit_entry *audit,
+		       store_alerts_cb cb, void *arg)
+{
+	job_new(run_watch_alerts, (fnptr)cb, arg, audit)->who = *who;
+	return 0;
+}
+
+static void run_watch_clear(struct job *j, int err)
+{
+	size_t u = watched(j->n1);
+
+	if (!err && !aud4.users[u].flagged)
+		err = KAM_ENOTFOUND;
+	if (!err) {
+		audit_act(j);
+		aud4.users[u].flagged = false;
+		aud4.users[u].n = 0;
+	}
+	((store_count_cb)j->cb)(j->arg, err, err ? 0 : 1);
+}
+
+int store_watch_clear(struct store *st, int64_t user_id, const struct audit_entry *audit,
+		      store_count_cb cb, void *arg)
+{
+	job_new(run_watch_clear, (fnptr)cb, arg, audit)->n1 = user_id;
+	return 0;
+}
+
+/* Hands over nothing but says it did, and deactivates: the pipeline's part is the rules. */
+static void run_handover(struct job *j, int err)
+{
+	struct store_handover_result r = { .outcome = STORE_HANDOVER_DONE };
+
+	if (!err) {
+		audit_act(j);
+		aud4.handovers++;
+		aud4.handover_from = j->n1;
+		aud4.handover_to = j->n2;
+		if (j->flag)
+			user_by_id(j->n1)->active = false;
+	}
+	((store_handover_cb)j->cb)(j->arg, err, err ? NULL : &r);
+}
+
+int store_handover(struct store *st, const struct store_handover_req *req, const struct audit_entry *audit,
+		   store_handover_cb cb, void *arg)
+{
+	struct job *j = job_new(run_handover, (fnptr)cb, arg, audit);
+
+	j->n1 = req->from_id;
+	j->n2 = req->to_id;
+	j->flag = req->deactivate;
+	return 0;
+}
+
+static void run_empty(struct job *j, int err)
+{
+	if (!err)
+		audit_act(j);
+	((store_entries_cb)j->cb)(j->arg, err, NULL, 0, 0);
+}
+
+int store_audit_log(struct store *st, const struct kam_principal *who, const struct store_audit_query *q,
+		    const struct audit_entry *audit, store_entries_cb cb, void *arg)
+{
+	job_new(run_empty, (fnptr)cb, arg, audit);
+	return 0;
+}
+
+/* What the pipeline tests do not reach answers "unavailable". */
+int store_audit_heads(struct store *st, store_heads_cb cb, void *arg) { return KAM_EUNAVAIL; }
+int store_audit_hashes_at(struct store *st, const struct audit_head at[AUDIT_PARTS], store_heads_cb cb, void *arg)
+{
+	return KAM_EUNAVAIL;
+}
+int store_audit_chain(struct store *st, uint32_t after_part, int64_t after_seq, uint32_t limit,
+		      store_chain_cb cb, void *arg) { return KAM_EUNAVAIL; }
+int store_user_accounts(struct store *st, int64_t user_id, const char *refs_json, store_ids_cb cb, void *arg)
+{
+	return KAM_EUNAVAIL;
+}
+int store_export_begin(struct store *st, const struct audit_entry *audit, store_export_cb cb, void *arg)
+{
+	return KAM_EUNAVAIL;
+}
+int store_export_page(struct store *st, int64_t user_id, int64_t export_id, int64_t after_id, uint32_t limit,
+		      store_export_page_cb cb, void *arg) { return KAM_EUNAVAIL; }
+int store_import_check(struct store *st, const char *owners_json, const char *names_json,
+		       store_import_check_cb cb, void *arg) { return KAM_EUNAVAIL; }
+int store_import(struct store *st, const char *rows_json, size_t rows, const struct audit_entry *audit,
+		 store_ids_cb cb, void *arg) { return KAM_EUNAVAIL; }
+
+/* ---- layers (issue 3): barriers in memory; the other layers are always empty ---- */
+
+#define MAX_BARRIERS 16
+
+static struct fbarrier {
+	struct kam_barrier b;
+	char description[64], owner[KAM_MAX_USERNAME + 1];
+} fbarriers[MAX_BARRIERS];
+static size_t n_fbarriers;
+
+static void run_layer_account(struct job *j, int err)
+{
+	for (size_t i = 0; !err && i < n_fbarriers; i++)
+		if (fbarriers[i].b.id == j->n2 && j->n1 == KAM_LAYER_BARRIERS) {
+			((store_id_cb)j->cb)(j->arg, 0, fbarriers[i].b.account_id);
+			return;
+		}
+	((store_id_cb)j->cb)(j->arg, err ? err : KAM_ENOTFOUND, 0);
+}
+
+int store_layer_account(struct store *st, enum kam_layer layer, int64_t id, store_id_cb cb, void *arg)
+{
+	struct job *j = job_new(run_layer_account, (fnptr)cb, arg, NULL);
+
+	j->n1 = layer;
+	j->n2 = id;
+	return 0;
+}
+
+/* n1: the account; flag: barriers asked for; n2 (writes): the one barrier to answer with. */
+static void run_layers(struct job *j, int err)
+{
+	struct kam_barrier v[MAX_BARRIERS];
+	struct kam_layers l = { .barriers = v };
+
+	if (err) {
+		((store_layers_cb)j->cb)(j->arg, err, NULL);
+		return;
+	}
+	audit_act(j);
+	for (size_t i = 0; j->flag && i < n_fbarriers; i++)
+		if (j->n2 ? fbarriers[i].b.id == j->n2 : fbarriers[i].b.account_id == j->n1)
+			v[l.n_barriers++] = fbarriers[i].b;
+	((store_layers_cb)j->cb)(j->arg, 0, &l);
+}
+
+int store_layers_get(struct store *st, const int64_t *account_ids, size_t n, unsigned mask, bool sensitive,
+		     const struct audit_entry *audit, store_layers_cb cb, void *arg)
+{
+	struct job *j = job_new(run_layers, (fnptr)cb, arg, audit);
+
+	j->n1 = n ? account_ids[0] : 0;
+	j->flag = mask & KAM_LAYER_BIT(KAM_LAYER_BARRIERS);
+	return 0;
+}
+
+static void run_infos(struct job *j, int err)
+{
+	((store_infos_cb)j->cb)(j->arg, err, NULL, NULL, 0);
+}
+
+int store_account_infos(struct store *st, const int64_t *account_ids, size_t n, store_infos_cb cb, void *arg)
+{
+	job_new(run_infos, (fnptr)cb, arg, NULL);
+	return 0;
+}
+
+static struct fbarrier *fbarrier_put(const struct kam_barrier *b, struct fbarrier *f)
+{
+	f->b = *b;
+	snprintf(f->description, sizeof(f->description), "%s", b->description);
+	snprintf(f->owner, sizeof(f->owner), "%s", b->owner);
+	f->b.description = f->description;
+	f->b.owner = f->owner;
+	f->b.breakthrough = f->b.due = "";
+	f->b.version++;
+	return f;
+}
+
+int store_layer_add(struct store *st, const struct store_layer_write *w, const struct audit_entry *audit,
+		    store_layers_cb cb, void *arg)
+{
+	struct job *j = job_new(run_layers, (fnptr)cb, arg, audit);
+
+	if (w->layer == KAM_LAYER_BARRIERS && n_fbarriers < MAX_BARRIERS) {
+		struct fbarrier *f = fbarrier_put(w->row, &fbarriers[n_fbarriers]);
+
+		f->b.id = (int64_t)++n_fbarriers;
+		j->n2 = f->b.id;
+		j->flag = true;
+	}
+	return 0;
+}
+
+int store_layer_update(struct store *st, const struct store_layer_write *w, const struct audit_entry *audit,
+		       store_layers_cb cb, void *arg)
+{
+	struct job *j = job_new(run_layers, (fnptr)cb, arg, audit);
+	const struct kam_barrier *b = w->row;
+
+	for (size_t i = 0; w->layer == KAM_LAYER_BARRIERS && i < n_fbarriers; i++)
+		if (fbarriers[i].b.id == b->id && fbarriers[i].b.version == w->expected_version) {
+			fbarrier_put(b, &fbarriers[i]);
+			j->n2 = b->id;
+			j->flag = true;
+		}
+	return 0;
+}
+
 /* ---- fake sessions: decode what svc sends ---- */
 
 struct kam_session {
@@ -753,6 +1235,17 @@ void session_set_authenticated(struct kam_session *s, bool yes)
 void session_request_done(struct kam_session *s)
 {
 	s->done++;
+}
+
+/* -- hostile clients (issue 6) -- */
+bool session_is_authenticated(const struct kam_session *s)
+{
+	return s->authenticated;
+}
+
+const char *session_addr(const struct kam_session *s)
+{
+	return "192.0.2.1";
 }
 
 /* ---- driving requests ---- */
@@ -840,9 +1333,13 @@ static struct kam_request set_req(const char *acct, int64_t if_version, size_t n
  * old (deactivated) to mgr. ACME (important, sol + jun), Globex (top, mgr2 + jun2),
  * Initech (strategic, gm).
  */
+static void hostile_reset(void);   /* issue 6's fakes */
+
 static void setup(void)
 {
 	memset(&db, 0, sizeof(db));
+	hostile_reset();
+	audit4_reset();   /* issue 4 */
 	add_user("gm", KAM_ROLE_GM, NULL, true);
 	add_user("mgr", KAM_ROLE_MANAGER, "gm", true);
 	add_user("mgr2", KAM_ROLE_MANAGER, "gm", true);
@@ -871,14 +1368,19 @@ TEST(not_logged_in)
 	s = sess_new();
 	r = call(s, (struct kam_request){ .op = KAM_OP_WHOAMI });
 	ASSERT_STATUS(r, KAM_STATUS_UNAUTHENTICATED);
-	ASSERT_STR_EQ(r->error.message, "not logged in");
+	ASSERT_STR_EQ(r->error.message, "not logged in: only a login, or a request with a session token, may come first");
 	ASSERT_EQ(r->id, 1);
+	/* Before login only a login or a hello (a request with a token) is taken (issue 6). */
+	ASSERT(!s->open);
+	sess_free(s);
+	s = sess_new();
 	s->has_token = true;
 	memset(s->token, 7, sizeof(s->token));
 	r = call(s, (struct kam_request){ .op = KAM_OP_WHOAMI });
 	ASSERT_STATUS(r, KAM_STATUS_UNAUTHENTICATED);
 	ASSERT_STR_EQ(r->error.message, "session expired or revoked");
 	ASSERT(!s->authenticated);
+	ASSERT(s->open);
 	ASSERT_EQ(db.n_audit, 0);
 	sess_free(s);
 }
@@ -1296,9 +1798,445 @@ TEST(closed_mid_request)
 	sess_free(s);
 }
 
+/* ---- hostile clients (issue 6) ---- */
+
+#define PASSWD(user, old, new_) \
+	((struct kam_request){ .op = KAM_OP_USER_PASSWD, .u.user_passwd = { (user), (old), (new_) } })
+#define UNLOCK(user) ((struct kam_request){ .op = KAM_OP_USER_UNLOCK, .u.user_unlock = { (user) } })
+#define NEW_PASSWORD "another password 42"
+
+/* Only a login or a hello first; a bad login stays answerable, anything else closes. */
+TEST(prelogin_gate)
+{
+	struct kam_session *s;
+	const struct kam_response *r;
+
+	setup();
+	s = sess_new();
+	r = call(s, SHOW("ACME"));
+	ASSERT_STATUS(r, KAM_STATUS_UNAUTHENTICATED);
+	ASSERT(!s->open);
+	sess_free(s);
+	/* An invalid request that is no login closes too ... */
+	s = sess_new();
+	ASSERT_STATUS(call(s, SHOW("")), KAM_STATUS_INVALID_ARGUMENT);
+	ASSERT(!s->open);
+	sess_free(s);
+	/* ... an invalid login does not, and the next login works. */
+	s = sess_new();
+	ASSERT_STATUS(call(s, (struct kam_request){ .op = KAM_OP_LOGIN, .u.login = { "", PASSWORD } }),
+		      KAM_STATUS_INVALID_ARGUMENT);
+	ASSERT(s->open);
+	ASSERT_EQ(login(s, "gm", PASSWORD), KAM_STATUS_OK);
+	/* Once authenticated, anything goes, a tokenless request too (it is refused, not closed). */
+	s->has_token = false;
+	ASSERT_STATUS(call(s, SHOW("ACME")), KAM_STATUS_UNAUTHENTICATED);
+	ASSERT(s->open);
+	sess_free(s);
+}
+
+TEST(throttled_login)
+{
+	struct kam_session *s;
+	size_t works_before;
+	int i;
+
+	setup();
+	s = sess_new();
+	/* Failures are recorded through the store and audited with their count. */
+	for (i = 1; i <= FAKE_THRESHOLD; i++) {
+		ASSERT_EQ(login(s, "mgr", "wrong-password-1"), KAM_STATUS_UNAUTHENTICATED);
+		ASSERT_STR_EQ(s->last.error.message, "wrong user name or password");
+		ASSERT_EQ(thr.fails, i);
+		ASSERT_EQ(last_audit()->result, AUDIT_FAILED);
+		ASSERT(strstr(last_audit()->detail, "\"failures\":"));
+	}
+	/* Locked: refused before any hash, even with the right password, and audited. */
+	works_before = n_works;
+	ASSERT_EQ(login(s, "mgr", PASSWORD), KAM_STATUS_UNAUTHENTICATED);
+	ASSERT_STR_EQ(s->last.error.message, "too many failed logins for mgr; try again in 5 s");
+	ASSERT_EQ(n_works, works_before);
+	ASSERT_EQ(thr.fails, FAKE_THRESHOLD);
+	ASSERT_STR_EQ(last_audit()->action, "login");
+	ASSERT_EQ(last_audit()->user_id, 2);
+	ASSERT(strstr(last_audit()->detail, "throttled"));
+	/* An unknown name is throttled the same way, with the same words. */
+	for (i = 0; i < FAKE_THRESHOLD; i++)
+		ASSERT_EQ(login(s, "nobody", PASSWORD), KAM_STATUS_UNAUTHENTICATED);
+	ASSERT_EQ(login(s, "nobody", PASSWORD), KAM_STATUS_UNAUTHENTICATED);
+	ASSERT_STR_EQ(s->last.error.message, "too many failed logins for nobody; try again in 5 s");
+	/* A right password forgets the failures of a name that is not locked. */
+	ASSERT_EQ(login(s, "sol", "wrong-password-1"), KAM_STATUS_UNAUTHENTICATED);
+	ASSERT_EQ(login(s, "sol", PASSWORD), KAM_STATUS_OK);
+	ASSERT_EQ(thr.passes, 1);
+	for (i = 0; i < FAKE_THRESHOLD - 1; i++)
+		ASSERT_EQ(login(s, "sol", "wrong-password-1"), KAM_STATUS_UNAUTHENTICATED);
+	ASSERT_EQ(login(s, "sol", PASSWORD), KAM_STATUS_OK);
+	/* No row carries a password. */
+	for (size_t k = 0; k < db.n_audit; k++)
+		ASSERT(!strstr(db.audit[k].detail, PASSWORD) && !strstr(db.audit[k].detail, "wrong-password"));
+	sess_free(s);
+}
+
+TEST(hashing_queue_full)
+{
+	struct kam_session *s;
+	const struct kam_response *r;
+
+	setup();
+	s = sess_new();
+	fake_work_full = true;
+	ASSERT_EQ(login(s, "mgr", PASSWORD), KAM_STATUS_UNAVAILABLE);
+	ASSERT_STR_EQ(s->last.error.message, "kamd is busy checking passwords; try again");
+	/* The check was released (it counts as no failure) and the attempt audited. */
+	ASSERT_EQ(thr.releases, 1);
+	ASSERT_EQ(thr.names[0].failures, 0);
+	ASSERT(strstr(last_audit()->detail, "kamd busy"));
+	ASSERT(s->open);
+	fake_work_full = false;
+	ASSERT_EQ(login(s, "mgr", PASSWORD), KAM_STATUS_OK);
+	/* user add hashes too: a full queue is "busy", not an internal error. */
+	fake_work_full = true;
+	r = call(s, USER_ADD("queued", KAM_ROLE_JUNIOR, "", PASSWORD));
+	ASSERT_STATUS(r, KAM_STATUS_PERMISSION_DENIED);
+	sess_free(s);
+	fake_work_full = false;
+	s = as("gm");
+	fake_work_full = true;
+	r = call(s, USER_ADD("queued", KAM_ROLE_JUNIOR, "", PASSWORD));
+	ASSERT_STATUS(r, KAM_STATUS_UNAVAILABLE);
+	ASSERT_STR_EQ(r->error.message, "kamd is busy; try again");
+	sess_free(s);
+}
+
+TEST(passwd_own)
+{
+	struct kam_session *s, *other;
+	const struct kam_response *r;
+	struct fuser *u;
+	char before[SVC_PHC_MAX];
+
+	setup();
+	s = as("jun");
+	other = as("jun");
+	u = user_by_name("jun");
+	snprintf(before, sizeof(before), "%s", u->hash);
+	/* A wrong current password: unauthenticated on old_password, counted, and the session stays. */
+	r = call(s, PASSWD("", "wrong-password-1", NEW_PASSWORD));
+	ASSERT_STATUS(r, KAM_STATUS_UNAUTHENTICATED);
+	ASSERT_STR_EQ(r->error.field, "old_password");
+	ASSERT_STR_EQ(r->error.message, "the current password is wrong");
+	ASSERT_EQ(thr.fails, 1);
+	ASSERT_STR_EQ(last_audit()->action, "user.passwd");
+	ASSERT_EQ(last_audit()->result, AUDIT_FAILED);
+	ASSERT_EQ(last_audit()->user_id, u->id);
+	ASSERT_STATUS(call(s, (struct kam_request){ .op = KAM_OP_WHOAMI }), KAM_STATUS_OK);
+	/* Rules on the new one. */
+	r = call(s, PASSWD("", PASSWORD, "éééééééééé"));   /* 20 bytes, 10 characters */
+	ASSERT_STATUS(r, KAM_STATUS_INVALID_ARGUMENT);
+	ASSERT_STR_EQ(r->error.field, "new_password");
+	r = call(s, PASSWD("", PASSWORD, PASSWORD));
+	ASSERT_STATUS(r, KAM_STATUS_INVALID_ARGUMENT);
+	ASSERT_STR_EQ(r->error.field, "new_password");
+	r = call(s, PASSWD("jun", "", NEW_PASSWORD));   /* naming oneself is one's own change */
+	ASSERT_STATUS(r, KAM_STATUS_INVALID_ARGUMENT);
+	ASSERT_STR_EQ(r->error.field, "old_password");
+	/* The right one: changed, this session kept, the other one ended. */
+	r = call(s, PASSWD("", PASSWORD, NEW_PASSWORD));
+	ASSERT_STATUS(r, KAM_STATUS_OK);
+	ASSERT_STR_EQ(r->u.user_passwd.user.username, "jun");
+	ASSERT_EQ(r->u.user_passwd.sessions_revoked, 1);
+	ASSERT(strcmp(u->hash, before) != 0);
+	ASSERT_STR_EQ(last_audit()->action, "user.passwd");
+	ASSERT_EQ(last_audit()->result, AUDIT_ALLOWED);
+	ASSERT(strstr(last_audit()->detail, "\"by\":\"self\""));
+	ASSERT(!strstr(last_audit()->detail, NEW_PASSWORD));
+	ASSERT_STATUS(call(s, (struct kam_request){ .op = KAM_OP_WHOAMI }), KAM_STATUS_OK);
+	ASSERT_STATUS(call(other, (struct kam_request){ .op = KAM_OP_WHOAMI }), KAM_STATUS_UNAUTHENTICATED);
+	ASSERT_EQ(login(other, "jun", PASSWORD), KAM_STATUS_UNAUTHENTICATED);
+	ASSERT_EQ(login(other, "jun", NEW_PASSWORD), KAM_STATUS_OK);
+	sess_free(s);
+	sess_free(other);
+}
+
+TEST(passwd_reset_and_unlock_rules)
+{
+	struct kam_session *gm, *mgr, *sol, *jun2;
+	const struct kam_response *r;
+
+	setup();
+	gm = as("gm");
+	mgr = as("mgr");
+	sol = as("sol");
+	jun2 = as("jun2");
+	/* Reps may set nobody's password and unlock nobody: refused before any lookup. */
+	r = call(sol, PASSWD("jun", "", NEW_PASSWORD));
+	ASSERT_STATUS(r, KAM_STATUS_PERMISSION_DENIED);
+	ASSERT_STR_EQ(r->error.message, "permission denied: a solution rep may not set other users' passwords "
+					"(the GM and their managers do)");
+	ASSERT_STR_EQ(last_audit()->action, "user.passwd");
+	ASSERT_EQ(last_audit()->result, AUDIT_DENIED);
+	ASSERT(strstr(last_audit()->detail, "user.reset_report"));
+	ASSERT_STATUS(call(sol, UNLOCK("jun")), KAM_STATUS_PERMISSION_DENIED);
+	/* A manager: their reports only. */
+	r = call(mgr, PASSWD("jun2", "", NEW_PASSWORD));
+	ASSERT_STATUS(r, KAM_STATUS_PERMISSION_DENIED);
+	ASSERT(strstr(last_audit()->detail, "user.reset\""));
+	ASSERT_STATUS(call(mgr, UNLOCK("jun2")), KAM_STATUS_PERMISSION_DENIED);
+	ASSERT_STATUS(call(mgr, UNLOCK("mgr")), KAM_STATUS_PERMISSION_DENIED);
+	r = call(mgr, PASSWD("ghost", "", NEW_PASSWORD));
+	ASSERT_STATUS(r, KAM_STATUS_NOT_FOUND);
+	ASSERT_STR_EQ(r->error.message, "no user named ghost");
+	r = call(mgr, PASSWD("old", "", NEW_PASSWORD));
+	ASSERT_STATUS(r, KAM_STATUS_INVALID_ARGUMENT);
+	ASSERT_STR_EQ(r->error.message, "user old is deactivated");
+	r = call(mgr, PASSWD("jun", "", NEW_PASSWORD));
+	ASSERT_STATUS(r, KAM_STATUS_OK);
+	ASSERT_STR_EQ(r->u.user_passwd.user.username, "jun");
+	ASSERT(strstr(last_audit()->detail, "\"by\":\"reset\""));
+	/* The GM: anyone; a reset ends every session of the user. */
+	r = call(gm, PASSWD("jun2", "", NEW_PASSWORD));
+	ASSERT_STATUS(r, KAM_STATUS_OK);
+	ASSERT_EQ(r->u.user_passwd.sessions_revoked, 1);
+	ASSERT_STATUS(call(jun2, (struct kam_request){ .op = KAM_OP_WHOAMI }), KAM_STATUS_UNAUTHENTICATED);
+	/* Unlock: the manager of a locked report, the GM anyone; what was forgotten comes back. */
+	thr.n = 1;
+	snprintf(thr.names[0].name, sizeof(thr.names[0].name), "sol");
+	thr.names[0].failures = 7;
+	thr.names[0].locked = true;
+	r = call(mgr, UNLOCK("sol"));
+	ASSERT_STATUS(r, KAM_STATUS_OK);
+	ASSERT_EQ(r->u.user_unlock.failures, 7);
+	ASSERT_EQ(r->u.user_unlock.locked_until, EXPIRES);
+	ASSERT_STR_EQ(last_audit()->action, "user.unlock");
+	ASSERT(strstr(last_audit()->detail, "\"user\":\"sol\""));
+	ASSERT(!thr.names[0].locked);
+	r = call(gm, UNLOCK("mgr2"));
+	ASSERT_STATUS(r, KAM_STATUS_OK);
+	ASSERT_EQ(r->u.user_unlock.failures, 0);
+	ASSERT_EQ(r->u.user_unlock.locked_until, 0);
+	ASSERT_STATUS(call(gm, UNLOCK("ghost")), KAM_STATUS_NOT_FOUND);
+	sess_free(gm);
+	sess_free(mgr);
+	sess_free(sol);
+	sess_free(jun2);
+}
+
+/* ---- audit and churn (issue 4) ---- */
+
+/* With a bulk-read limit of 1 for reps: jun may read one account, the second is refused. */
+TEST(bulk_read_watch)
+{
+	struct svc_config c4 = cfg;
+	struct kam_session *jun, *mgr, *mgr2, *gm;
+	const struct kam_response *r;
+	const struct faudit *a;
+
+	setup();
+	c4.bulk_read_limit = 1;
+	c4.bulk_read_window_s = 600;
+	svc_shutdown();
+	ASSERT_EQ(svc_init(&c4, fake_store), 0);
+	add_account("Hooli", KAM_TIER_ORDINARY, "jun", NULL);
+	jun = as("jun");
+	mgr = as("mgr");
+	mgr2 = as("mgr2");
+	gm = as("gm");
+	r = call(jun, SHOW("ACME"));
+	ASSERT_STATUS(r, KAM_STATUS_OK);
+	ASSERT_STR_EQ(last_audit()->detail, "{\"layers\":[\"information\"]}");
+	/* The same account again is not a new one. */
+	ASSERT_STATUS(call(jun, SHOW("ACME")), KAM_STATUS_OK);
+	r = call(jun, SHOW("Hooli"));
+	ASSERT_STATUS(r, KAM_STATUS_PERMISSION_DENIED);
+	ASSERT(strstr(r->error.message, "kam audit clear jun") != NULL);
+	a = last_audit();
+	ASSERT_EQ(a->result, AUDIT_DENIED);
+	ASSERT_STR_EQ(a->action, "account.show");
+	ASSERT(strstr(a->detail, "\"bulk_read\"") != NULL);
+	/* Flagged: even the account read before is refused now. */
+	ASSERT_STATUS(call(jun, SHOW("ACME")), KAM_STATUS_PERMISSION_DENIED);
+	/* Listing shows names only and goes on. */
+	ASSERT_STATUS(call(jun, ((struct kam_request){ .op = KAM_OP_ACCOUNT_LIST })), KAM_STATUS_OK);
+	/* Alerts: jun's manager sees it, another manager does not, a rep may not look. */
+	r = call(mgr, ((struct kam_request){ .op = KAM_OP_AUDIT_ALERTS }));
+	ASSERT_STATUS(r, KAM_STATUS_OK);
+	ASSERT_EQ(r->u.audit_alerts.n, 1);
+	ASSERT_STR_EQ(r->u.audit_alerts.alerts[0].username, "jun");
+	r = call(mgr2, ((struct kam_request){ .op = KAM_OP_AUDIT_ALERTS }));
+	ASSERT_EQ(r->u.audit_alerts.n, 0);
+	ASSERT_STATUS(call(jun, ((struct kam_request){ .op = KAM_OP_AUDIT_ALERTS })), KAM_STATUS_PERMISSION_DENIED);
+	/* Clearing: not by a rep, not by another team's manager; by jun's manager. */
+	ASSERT_STATUS(call(jun, ((struct kam_request){ .op = KAM_OP_AUDIT_CLEAR, .u.audit_clear = { "jun" } })),
+		      KAM_STATUS_PERMISSION_DENIED);
+	ASSERT_STATUS(call(mgr2, ((struct kam_request){ .op = KAM_OP_AUDIT_CLEAR, .u.audit_clear = { "jun" } })),
+		      KAM_STATUS_PERMISSION_DENIED);
+	ASSERT_EQ(last_audit()->result, AUDIT_DENIED);
+	r = call(mgr, ((struct kam_request){ .op = KAM_OP_AUDIT_CLEAR, .u.audit_clear = { "jun" } }));
+	ASSERT_STATUS(r, KAM_STATUS_OK);
+	ASSERT_STR_EQ(last_audit()->action, "audit.clear");
+	ASSERT_STATUS(call(mgr, ((struct kam_request){ .op = KAM_OP_AUDIT_CLEAR, .u.audit_clear = { "jun" } })),
+		      KAM_STATUS_NOT_FOUND);
+	ASSERT_STATUS(call(jun, SHOW("Hooli")), KAM_STATUS_OK);
+	/* The GM is never limited. */
+	ASSERT_STATUS(call(gm, SHOW("ACME")), KAM_STATUS_OK);
+	ASSERT_STATUS(call(gm, SHOW("Globex")), KAM_STATUS_OK);
+	ASSERT_STATUS(call(gm, SHOW("Initech")), KAM_STATUS_OK);
+	sess_free(jun);
+	sess_free(mgr);
+	sess_free(mgr2);
+	sess_free(gm);
+	svc_shutdown();
+	ASSERT_EQ(svc_init(&cfg, fake_store), 0);
+}
+
+#define DEACTIVATE(who_, to_) ((struct kam_request){ .op = KAM_OP_USER_DEACTIVATE, .u.handover = { (who_), (to_), 0, NULL } })
+
+TEST(deactivate_rules)
+{
+	struct kam_session *jun, *mgr, *mgr2, *gm;
+	const struct kam_response *r;
+
+	setup();
+	jun = as("jun");
+	mgr = as("mgr");
+	mgr2 = as("mgr2");
+	gm = as("gm");
+	/* Reps deactivate nobody: refused before anyone is looked up, and audited. */
+	ASSERT_STATUS(call(jun, DEACTIVATE("sol", "mgr")), KAM_STATUS_PERMISSION_DENIED);
+	ASSERT_STR_EQ(last_audit()->action, "user.deactivate");
+	ASSERT_EQ(last_audit()->result, AUDIT_DENIED);
+	/* A manager only for people who report to them. */
+	ASSERT_STATUS(call(mgr2, DEACTIVATE("jun", "sol")), KAM_STATUS_PERMISSION_DENIED);
+	ASSERT(strstr(last_audit()->detail, "user.deactivate") != NULL);
+	ASSERT_STATUS(call(mgr, DEACTIVATE("mgr", "sol")), KAM_STATUS_INVALID_ARGUMENT);
+	ASSERT_STATUS(call(mgr, DEACTIVATE("jun", "jun")), KAM_STATUS_INVALID_ARGUMENT);
+	ASSERT_STATUS(call(mgr, DEACTIVATE("nobody", "sol")), KAM_STATUS_NOT_FOUND);
+	ASSERT_STATUS(call(mgr, DEACTIVATE("jun", "nobody")), KAM_STATUS_NOT_FOUND);
+	ASSERT_STATUS(call(mgr, DEACTIVATE("jun", "old")), KAM_STATUS_INVALID_ARGUMENT);
+	ASSERT_EQ(aud4.handovers, 0);
+	r = call(mgr, DEACTIVATE("jun", "sol"));
+	ASSERT_STATUS(r, KAM_STATUS_OK);
+	ASSERT_EQ(aud4.handovers, 1);
+	ASSERT_STR_EQ(r->u.handover.user.username, "jun");
+	ASSERT(!r->u.handover.user.active);
+	ASSERT_STR_EQ(r->u.handover.to, "sol");
+	ASSERT_STR_EQ(last_audit()->action, "user.deactivate");
+	ASSERT_EQ(last_audit()->result, AUDIT_ALLOWED);
+	/* Deactivated: the leaver's next request is unauthenticated. */
+	ASSERT_STATUS(call(jun, ((struct kam_request){ .op = KAM_OP_WHOAMI })), KAM_STATUS_UNAUTHENTICATED);
+	ASSERT_STATUS(call(gm, DEACTIVATE("jun", "sol")), KAM_STATUS_CONFLICT);
+	/* The GM may deactivate anyone (but themselves). */
+	ASSERT_STATUS(call(gm, DEACTIVATE("gm", "mgr")), KAM_STATUS_INVALID_ARGUMENT);
+	ASSERT_STATUS(call(gm, DEACTIVATE("jun2", "mgr2")), KAM_STATUS_OK);
+	sess_free(jun);
+	sess_free(mgr);
+	sess_free(mgr2);
+	sess_free(gm);
+}
+
+TEST(audit_trail_rules)
+{
+	struct kam_session *sol, *mgr, *gm;
+
+	setup();
+	sol = as("sol");
+	mgr = as("mgr");
+	gm = as("gm");
+	ASSERT_STATUS(call(sol, ((struct kam_request){ .op = KAM_OP_AUDIT_LOG })), KAM_STATUS_PERMISSION_DENIED);
+	ASSERT_STATUS(call(mgr, ((struct kam_request){ .op = KAM_OP_AUDIT_LOG })), KAM_STATUS_OK);
+	ASSERT_STR_EQ(last_audit()->action, "audit.log");
+	/* A manager asking for an account they cannot see gets "not found", as for a missing one. */
+	ASSERT_STATUS(call(mgr, ((struct kam_request){ .op = KAM_OP_AUDIT_LOG, .u.audit_log = { .account = "Globex" } })),
+		      KAM_STATUS_NOT_FOUND);
+	ASSERT_STATUS(call(mgr, ((struct kam_request){ .op = KAM_OP_AUDIT_VERIFY })), KAM_STATUS_PERMISSION_DENIED);
+	ASSERT_STATUS(call(mgr, ((struct kam_request){ .op = KAM_OP_EXPORT })), KAM_STATUS_PERMISSION_DENIED);
+	ASSERT_STATUS(call(sol, ((struct kam_request){ .op = KAM_OP_IMPORT, .u.import = { 0, NULL } })),
+		      KAM_STATUS_INVALID_ARGUMENT);
+	ASSERT_STATUS(call(gm, ((struct kam_request){ .op = KAM_OP_AUDIT_LOG, .u.audit_log = { .since = 10, .until = 5 } })),
+		      KAM_STATUS_INVALID_ARGUMENT);
+	sess_free(sol);
+	sess_free(mgr);
+	sess_free(gm);
+}
+
 TEST(shutdown)
 {
 	svc_shutdown();
+}
+
+/* ---- layers (issue 3) ---- */
+
+#define LAYER_ADD(op_, acct, n, f) ((struct kam_request){ .op = (op_), .u.layer_add = { (acct), (n), (f) } })
+#define LAYER_ITEM(op_, id_, n, f) ((struct kam_request){ .op = (op_), .u.layer_item = { (id_), (n), (f) } })
+
+TEST(layer_add_set_and_audit)
+{
+	struct kam_field add[] = { { "kind", "competitor" }, { "description", "Initrode is entrenched" } };
+	struct kam_field set[] = { { "status", "working" } };
+	struct kam_session *jun;
+	const struct kam_response *r;
+
+	setup();
+	n_fbarriers = 0;
+	jun = as("jun");
+	/* A junior on the team records a barrier and works it by default. */
+	r = call(jun, LAYER_ADD(KAM_OP_BARRIER_ADD, "ACME", 2, add));
+	ASSERT_STATUS(r, KAM_STATUS_OK);
+	ASSERT_EQ(r->u.layers.n_barriers, 1);
+	ASSERT_EQ(r->u.layers.barriers[0].kind, KAM_BARRIER_COMPETITOR);
+	ASSERT_STR_EQ(r->u.layers.barriers[0].owner, "jun");
+	ASSERT_STR_EQ(last_audit()->action, "barrier.add");
+	ASSERT_EQ(last_audit()->result, AUDIT_ALLOWED);
+	ASSERT(strstr(last_audit()->detail, "\"kind\":{\"before\":null,\"after\":\"competitor\"}"));
+	r = call(jun, LAYER_ITEM(KAM_OP_BARRIER_SET, 1, 1, set));
+	ASSERT_STATUS(r, KAM_STATUS_OK);
+	ASSERT_EQ(r->u.layers.barriers[0].status, KAM_BSTATUS_WORKING);
+	ASSERT_STR_EQ(last_audit()->action, "barrier.set");
+	ASSERT(strstr(last_audit()->detail, "\"barrier\":1"));
+	r = call(jun, LAYER_ITEM(KAM_OP_BARRIER_CLEAR, 1, 0, NULL));
+	ASSERT_STATUS(r, KAM_STATUS_OK);
+	ASSERT_EQ(fbarriers[0].b.status, KAM_BSTATUS_CLEARED);
+	r = call(jun, LAYER_ITEM(KAM_OP_BARRIER_CLEAR, 1, 0, NULL));
+	ASSERT_STATUS(r, KAM_STATUS_INVALID_ARGUMENT);
+	sess_free(jun);
+}
+
+TEST(layer_denials_change_nothing)
+{
+	struct kam_field add[] = { { "kind", "habit" }, { "description", "buys from friends" } };
+	struct kam_field value[] = { { "level", "business" }, { "text", "cuts downtime" } };
+	struct kam_field bad[] = { { "kind", "luck" }, { "description", "x" } };
+	struct kam_session *jun, *sol;
+	const struct kam_response *r;
+	size_t audits;
+
+	setup();
+	n_fbarriers = 0;
+	jun = as("jun");
+	sol = as("sol");
+	/* Invisible: exactly like a missing account, and audited as a denial. */
+	r = call(jun, LAYER_ADD(KAM_OP_BARRIER_ADD, "Globex", 2, add));
+	ASSERT_STATUS(r, KAM_STATUS_NOT_FOUND);
+	ASSERT_STR_EQ(r->error.message, "no account named Globex");
+	ASSERT_EQ(last_audit()->result, AUDIT_DENIED);
+	/* Visible but not theirs to change: a solution rep adds no value proposition. */
+	r = call(sol, LAYER_ADD(KAM_OP_VALUE_ADD, "ACME", 2, value));
+	ASSERT_STATUS(r, KAM_STATUS_PERMISSION_DENIED);
+	ASSERT(strstr(r->error.message, "value propositions"));
+	ASSERT_EQ(n_fbarriers, 0);
+	/* A bad value is refused before anything is looked up or audited. */
+	audits = db.n_audit;
+	r = call(jun, LAYER_ADD(KAM_OP_BARRIER_ADD, "ACME", 2, bad));
+	ASSERT_STATUS(r, KAM_STATUS_INVALID_ARGUMENT);
+	ASSERT_STR_EQ(r->error.field, "kind");
+	ASSERT_EQ(db.n_audit, audits);
+	/* A row that does not exist names itself. */
+	r = call(jun, LAYER_ITEM(KAM_OP_BARRIER_CLEAR, 99, 0, NULL));
+	ASSERT_STATUS(r, KAM_STATUS_NOT_FOUND);
+	ASSERT_STR_EQ(r->error.message, "no barrier 99");
+	sess_free(jun);
+	sess_free(sol);
 }
 
 TEST_MAIN(TEST_ENTRY(not_logged_in), TEST_ENTRY(login_whoami_logout), TEST_ENTRY(login_failures_look_alike),
@@ -1306,4 +2244,12 @@ TEST_MAIN(TEST_ENTRY(not_logged_in), TEST_ENTRY(login_whoami_logout), TEST_ENTRY
 	  TEST_ENTRY(set_fields_and_authorization), TEST_ENTRY(set_stale), TEST_ENTRY(assign_unassign),
 	  TEST_ENTRY(account_add), TEST_ENTRY(users), TEST_ENTRY(list), TEST_ENTRY(protocol_error_closes),
 	  TEST_ENTRY(invalid_request_keeps_connection), TEST_ENTRY(database_unavailable),
-	  TEST_ENTRY(closed_mid_request), TEST_ENTRY(shutdown))
+	  TEST_ENTRY(closed_mid_request),
+	  /* -- layers (issue 3) -- */
+	  TEST_ENTRY(layer_add_set_and_audit), TEST_ENTRY(layer_denials_change_nothing),
+	  /* -- hostile clients (issue 6) -- */
+	  TEST_ENTRY(prelogin_gate), TEST_ENTRY(throttled_login), TEST_ENTRY(hashing_queue_full),
+	  TEST_ENTRY(passwd_own), TEST_ENTRY(passwd_reset_and_unlock_rules),
+	  /* -- audit and churn (issue 4) -- */
+	  TEST_ENTRY(bulk_read_watch), TEST_ENTRY(deactivate_rules), TEST_ENTRY(audit_trail_rules),
+	  TEST_ENTRY(shutdown))
