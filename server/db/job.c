@@ -25,6 +25,7 @@ int pg_job_new(struct store *st, pg_finish_fn finish, void *arg, struct pg_job *
 	job->st = st;
 	job->finish = finish;
 	job->arg = arg;
+	job->actor = st->actor;
 	kam_arena_init(&job->arena);
 	*out = job;
 	return 0;

@@ -94,7 +94,8 @@ struct pg_job {
 	int build_err;              /* first error while binding; pool_submit reports it */
 	int err;                    /* first error result; later statements were aborted */
 	uint64_t deadline;          /* loop time at which a job still waiting for a connection fails */
-	int cur;                    /* statement whose results are arriving */
+	int64_t actor;              /* issue 7: the user row-level security sees (0: none); sent first */
+	int cur;                    /* statement whose results are arriving (-1: the actor's) */
 	int nstmts;
 	struct pg_job_stmt stmts[PG_JOB_MAX_STMTS];
 };

@@ -46,6 +46,7 @@ static const struct pg_stmt_set *const stmt_sets[] = {
 	&sql_layers_set,   /* layers (issue 3) */
 	&sql_audit_trail_set, &sql_churn_set, &sql_transfer_set,   /* audit and churn (issue 4) */
 	&sql_auth_set,     /* hostile clients (issue 6) */
+	&sql_rls_set,      /* faults and scale-out (issue 7) */
 };
 
 static const char *const state_names[PGC__COUNT] = {
@@ -451,6 +452,21 @@ static void conn_prepare_result(struct pg_conn *c, PGresult *r)
 
 /* ---- jobs ---- */
 
+/* Issue 7: the acting user first, in the job's sync; its result is skipped (cur -1). */
+static bool conn_send_actor(struct pg_conn *c, struct pg_job *job)
+{
+	char actor[24];
+	const char *v[1] = { actor };
+
+	sql_actor_text(job, actor, sizeof(actor));
+	job->cur = -1;
+	if (!PQsendQueryPrepared(c->pg, SQL_ACT_AS_STMT, 1, v, NULL, NULL, 0)) {
+		conn_fail(c, "cannot send", NULL);
+		return false;
+	}
+	return true;
+}
+
 void pg_conn_send(struct pg_conn *c, struct pg_job *job)
 {
 	assert(c->state == PGC_READY);
@@ -464,6 +480,8 @@ void pg_conn_send(struct pg_conn *c, struct pg_job *job)
 	if (c->n_jobs++ == 0)
 		conn_arm_answer_timeout(c);
 	c->unflushed = true;
+	if (job->actor > 0 && !conn_send_actor(c, job))
+		return;
 	for (int i = 0; i < job->nstmts; i++) {
 		const struct pg_job_stmt *s = &job->stmts[i];
 
@@ -501,7 +519,11 @@ static void conn_job_result(struct pg_conn *c, PGresult *r)
 		return;
 	}
 	c->seen = true;
-	if (job->cur < job->nstmts && (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)) {
+	if (job->cur < 0 && s == PGRES_TUPLES_OK) {   /* kam_act_as (issue 7) */
+		PQclear(r);
+		return;
+	}
+	if (job->cur >= 0 && job->cur < job->nstmts && (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)) {
 		PQclear(job->stmts[job->cur].res);
 		job->stmts[job->cur].res = r;
 		return;
@@ -509,7 +531,7 @@ static void conn_job_result(struct pg_conn *c, PGresult *r)
 	if (!job->err) {
 		/* PGRES_PIPELINE_ABORTED only follows an error, which set job->err. */
 		job->err = s == PGRES_FATAL_ERROR && job->cur < job->nstmts
-			? pg_result_error(r, c->name, job->stmts[job->cur].def->name)
+			? pg_result_error(r, c->name, job->cur < 0 ? SQL_ACT_AS_STMT : job->stmts[job->cur].def->name)
 			: KAM_EINTERNAL;
 	}
 	PQclear(r);

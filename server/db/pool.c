@@ -53,8 +53,14 @@ uint32_t pool_random(struct store *st)
 
 void pool_job_done(struct pg_job *job, int err)
 {
-	job->st->pending--;
+	struct store *st = job->st;
+	int64_t actor = st->actor;
+
+	st->pending--;
+	/* Jobs the callback starts act for the same user (issue 7, sql_rls.c). */
+	st->actor = job->actor;
 	job->finish(job, err);
+	st->actor = actor;
 	pg_job_free(job);
 }
 

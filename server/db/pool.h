@@ -30,6 +30,7 @@ struct store {
 	void (*close_cb)(void *arg);
 	void *close_arg;
 	uint64_t rng;                     /* backoff jitter */
+	int64_t actor;                    /* issue 7: the user new jobs act as (0: none); see sql_rls.c */
 };
 
 /* Validate the job's bindings and queue it; on error the job is freed and nothing is called. */

@@ -19,6 +19,11 @@ extern const struct pg_stmt_set sql_audit_trail_set;   /* sql_audit_trail.c: log
 extern const struct pg_stmt_set sql_churn_set;         /* sql_churn.c: deactivate, hand-over */
 extern const struct pg_stmt_set sql_transfer_set;      /* sql_transfer.c: export, import */
 extern const struct pg_stmt_set sql_auth_set;   /* hostile clients (issue 6): throttling, passwd, unlock */
+/* -- faults and scale-out (issue 7) -- */
+extern const struct pg_stmt_set sql_rls_set;    /* sql_rls.c: the acting user for row-level security */
+#define SQL_ACT_AS_STMT "kam_act_as"
+/* The job's actor as the text kam_act_as binds. */
+void sql_actor_text(const struct pg_job *job, char *buf, size_t len);
 
 /*
  * The one audit INSERT. Statements that carry an audit entry take it as

@@ -23,22 +23,9 @@ _Static_assert(KAM_REL_NONE == 0 && KAM_REL_MANAGES_MEMBER == 1 && KAM_REL_MEMBE
  * digits). An id match wins over a name match. reports: everyone reporting
  * to the asker, transitively (UNION stops at a cycle).
  */
-static const char sql_access[] =
-	"WITH RECURSIVE reports AS ("
-	"SELECT id FROM users WHERE reports_to = $1::bigint "
-	"UNION SELECT u.id FROM users u JOIN reports r ON u.reports_to = r.id), "
-	"acc AS ("
-	"SELECT id, tier, owner_id, version FROM ("
-	"SELECT 1 AS pick, id, tier, owner_id, version FROM accounts WHERE id = $3::bigint "
-	"UNION ALL SELECT 2, id, tier, owner_id, version FROM accounts WHERE name = $2::text"
-	") c ORDER BY pick LIMIT 1) "
-	"SELECT acc.id, acc.tier, acc.owner_id, acc.version, CASE "
-	"WHEN acc.owner_id = $1::bigint THEN 3 "
-	"WHEN EXISTS (SELECT 1 FROM account_team t WHERE t.account_id = acc.id AND t.user_id = $1::bigint) THEN 2 "
-	"WHEN EXISTS (SELECT 1 FROM account_team t JOIN reports r ON r.id = t.user_id "
-	"WHERE t.account_id = acc.id) THEN 1 "
-	"ELSE 0 END "
-	"FROM acc";
+/* The query itself is deploy/sql/0005_rls.sql's kam_account_access (issue 7): it must see
+ * every account, whatever row-level security shows the acting user, to tell "none". */
+static const char sql_access[] = "SELECT * FROM kam_account_access($1::bigint, $2::text, $3::bigint)";
 
 /* $9 name, $10 tier, $11 owner; the owner joins the team; the audit row names the new account. */
 static const char sql_add[] =

@@ -101,10 +101,9 @@ enum { IC_ID, IC_FOUNDED, IC_HEADCOUNT, IC_BUSINESS, IC_REVENUE, IC_BUDGET, IC_C
 /* $1 the layer (its enum kam_layer value), $2 the row's id. */
 _Static_assert(KAM_LAYER_BARRIERS == 0 && KAM_LAYER_PROJECTS == 1 && KAM_LAYER_CONTACTS == 2,
 	       "sql_account_of numbers the layers as enum kam_layer does");
-static const char sql_account_of[] =
-	"SELECT account_id FROM barriers WHERE id = $2::bigint AND $1::int = 0 "
-	"UNION ALL SELECT account_id FROM projects WHERE id = $2::bigint AND $1::int = 1 "
-	"UNION ALL SELECT account_id FROM contacts WHERE id = $2::bigint AND $1::int = 2";
+/* The query is deploy/sql/0005_rls.sql's kam_layer_account_of (issue 7): it resolves
+ * the item whatever row-level security shows, so a denial names its account. */
+static const char sql_account_of[] = "SELECT * FROM kam_layer_account_of($1::int, $2::bigint)";
 
 /* ---- adds: the audit entry is $1..$8, the row from $9 ---- */
 

@@ -37,6 +37,15 @@ struct store_config {
 	int session_absolute_s;      /* absolute expiry of sessions */
 };
 
+/* -- faults and scale-out (issue 7) -- */
+/*
+ * Row-level security: jobs started from now until the current store callback
+ * returns act as user_id (0: nobody, and the account tables show nothing to
+ * the serving role). Jobs started from a store callback inherit the actor of
+ * the job that called back, so svc sets it once per request.
+ */
+void store_act_as(struct store *st, int64_t user_id);
+
 /* Start connecting the pool (asynchronously; requests queue until a connection is up). */
 int store_open(struct uv_loop_s *loop, const struct store_config *cfg, struct store **out) KAM_MUST_CHECK;
 /* Fail queued jobs with KAM_ECANCELED, close connections; cb when every handle is closed. */

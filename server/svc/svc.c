@@ -467,6 +467,7 @@ static void on_session_checked(void *arg, int err, const struct kam_principal *w
 	c->who.username[KAM_MAX_USERNAME] = '\0';
 	if (session_is_open(c->session))
 		session_set_authenticated(c->session, true);
+	store_act_as(svc.st, c->who.user_id);   /* issue 7: row-level security for this request's jobs */
 	run_handler(c);
 }
 

@@ -27,8 +27,14 @@
 #define EXIT_USAGE 2
 #define EXIT_FATAL 3        /* the run could not start: server, login, set-up */
 
-/* Connections in connect/handshake/login at once: a login storm would only queue hashes. */
-#define CONNECT_BATCH 64
+/*
+ * Connections in connect/handshake/login at once. A login costs a password hash,
+ * and kamd hashes a few at a time: a connection waiting its turn for longer than
+ * kamd's login_timeout (10 s) is closed, so only a few log in at once. A hello
+ * (--hold) costs no hash.
+ */
+#define LOGIN_BATCH 8
+#define HELLO_BATCH 64
 /* Accounts a user's discovery keeps at most (list pages of KAM_LIST_MAX). */
 #define DISCOVER_MAX_DEFAULT 10000
 /* After the window, requests still out get this long before their connections close. */
@@ -125,21 +131,32 @@ struct bench {
 	struct bench_result res;
 };
 
+static const char *const cstate_names[] = {
+	[CS_NEW] = "new", [CS_HANDSHAKE] = "TLS handshake", [CS_LOGIN] = "login", [CS_HELLO] = "hello",
+	[CS_READY] = "ready", [CS_DISCOVER] = "account discovery", [CS_BUSY] = "request", [CS_CLOSED] = "closed",
+};
+
 static const char *const phase_names[] = {
 	[PH_SETUP] = "set-up", [PH_DISCOVER] = "discovery", [PH_WARMUP] = "warm-up", [PH_MEASURE] = "measure",
 	[PH_DRAIN] = "drain", [PH_HOLD] = "hold", [PH_DONE] = "done",
 };
+
+/* One line on stderr: "kam-bench: " and what (e.g. "error: ") before the message. */
+static void vsay(const char *what, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "kam-bench: %s", what);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("kam-bench: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static double seconds_since(uint64_t t)
@@ -209,11 +226,9 @@ static void fatal(struct bench *b, const char *fmt, ...)
 	if (b->failed)
 		return;
 	b->failed = true;
-	fputs("kam-bench: error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay("error: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	finish(b);
 }
 
@@ -593,12 +608,13 @@ static void on_fail(struct bconn *conn, const char *why)
 	struct client *c = (struct client *)conn;
 	struct bench *b = c->b;
 	bool running = b->phase == PH_WARMUP || b->phase == PH_MEASURE || b->phase == PH_DRAIN;
+	enum cstate was = c->state;
 
 	c->state = CS_CLOSED;
 	if (b->phase == PH_DONE)
 		return;
 	if (!running) {
-		fatal(b, "connection %u to %s: %s", c->idx, b->server, why);
+		fatal(b, "connection %u to %s, in its %s: %s", c->idx, b->server, cstate_names[was], why);
 		return;
 	}
 	if (b->phase != PH_DRAIN && ++b->res.conn_failures <= REPORT_FAILURES)
@@ -620,7 +636,8 @@ static const struct bconn_ops client_ops = { on_ready, on_frame, on_fail, on_clo
 
 static void start_connects(struct bench *b)
 {
-	while (b->phase == PH_SETUP && b->connecting < CONNECT_BATCH && b->next_connect < b->n_clients) {
+	while (b->phase == PH_SETUP && b->connecting < (b->have_token ? HELLO_BATCH : LOGIN_BATCH) &&
+	       b->next_connect < b->n_clients) {
 		struct client *c;
 		int rc;
 
@@ -706,11 +723,10 @@ static int bad(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("kam-bench: error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay("error: ", fmt, ap);
 	va_end(ap);
-	fputs("\nhint: run 'kam-bench --help'\n", stderr);
+	fputs("hint: run 'kam-bench --help'\n", stderr);
 	return EXIT_USAGE;
 }
 

@@ -204,7 +204,8 @@ load_dataset() {
 	t0=$(date +%s.%N)
 	psql_db "$KAM_DB" -1 -v accounts="$ACCOUNTS" -v juniors="$JUNIORS" -v solutions="$SOLUTIONS" \
 		-v managers="$MANAGERS" -v mbase="$MBASE" -v sbase="$SBASE" -v jbase="$JBASE" \
-		-v sessions="$max_clients" -v layers="$layers" -f "$HERE/sql/dataset.sql" > /dev/null
+		-v sessions="$max_clients" -v layers="$layers" -f "$HERE/sql/dataset.sql" > /dev/null ||
+		die "generating the data set failed"
 	psql_db "$KAM_DB" -c "VACUUM ANALYZE" > /dev/null
 	GEN_S=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
 	say "data set generated in $GEN_S s"

@@ -17,6 +17,8 @@ from kamtest import (GM, PASSWORD, Kam, Kamd, RawClient, TestCase, gm_kam, pb, p
 
 HDR = struct.Struct(">I")
 MIB = 1024 * 1024
+# The harness's sanitizer options without ASan's quarantine, for the tests that measure memory.
+NO_QUARANTINE = "detect_leaks=1:abort_on_error=1:quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
 
 
 def wait_until(pred, timeout, step=0.1):
@@ -294,7 +296,9 @@ class Backpressure(TestCase):
     @classmethod
     def setUpClass(cls):
         env = kamtest.ENV
-        cls.kamd = Kamd(env, name="kamd-bp").ensure_gm().start()
+        # No ASan quarantine: freed memory is reused at once, so the resident size measures
+        # what kamd holds, not what the sanitizer keeps of what it freed.
+        cls.kamd = Kamd(env, name="kamd-bp", child_env_extra={"ASAN_OPTIONS": NO_QUARANTINE}).ensure_gm().start()
         cls.kam = gm_kam(cls.kamd)
         cls.kam.ok("account", "add", "Heavy Corp", "--tier", "important")
         cls.kam.ok("account", "set", "Heavy Corp", "notes=" + "b" * 8000)
@@ -323,7 +327,9 @@ class Backpressure(TestCase):
         # Only what the kernel buffers hold got in; kamd stopped reading long before.
         self.assertLess(sent, 64 * MIB, f"{sent} bytes accepted")
         grown = (proc_status_kib(pid, "VmRSS") - rss0) * 1024
-        self.assertLess(grown, 64 * MIB, f"kamd grew by {grown} bytes")
+        print(f"\nnever-reading client: {sent / MIB:.1f} MiB of requests accepted, kamd grew "
+              f"{grown / MIB:.1f} MiB", flush=True)
+        self.assertLess(grown, 24 * MIB, f"kamd grew by {grown} bytes")
         # Everyone else is served meanwhile.
         with RawClient(self.kamd) as other:
             other.login()
@@ -390,8 +396,7 @@ class Hashing(TestCase):
         kamd = Kamd(env, name=f"kamd-hash{threads}",
                     extra={"argon2_memory_kib": str(self.M_KIB), "argon2_iterations": "1",
                            "hash_threads": str(threads)},
-                    child_env_extra={"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1:quarantine_size_mb=0:"
-                                                     "thread_local_quarantine_size_kb=0"})
+                    child_env_extra={"ASAN_OPTIONS": NO_QUARANTINE})
         kamd.ensure_gm().start()
         try:
             kamd.wait_log(f"password hashing: at most {threads} at once")

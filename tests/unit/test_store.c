@@ -513,6 +513,7 @@ TEST(accounts)
 	mem = add_user("mem", KAM_ROLE_JUNIOR, NULL);
 	aaa = add_user("aaa", KAM_ROLE_JUNIOR, NULL);
 	ASSERT(gm > 0 && mgr > 0 && own > 0 && mem > 0 && aaa > 0);
+	store_act_as(st, gm);   /* row-level security (issue 7): these cases check the SQL, as the GM */
 
 	/* Add: the owner joins the team; the audit row names the new account. */
 	e = entry(own, "own", KAM_ROLE_SOLUTION, "account.add", 0);
@@ -666,6 +667,7 @@ TEST(list)
 	rep1 = add_user("rep1", KAM_ROLE_JUNIOR, "sub");
 	rep2 = add_user("rep2", KAM_ROLE_SOLUTION, NULL);
 	ASSERT(gm > 0 && mgr > 0 && sub > 0 && rep1 > 0 && rep2 > 0);
+	store_act_as(st, gm);   /* row-level security (issue 7): these cases check the SQL, as the GM */
 	a[0] = add_account("A0", KAM_TIER_TOP, rep1);
 	a[1] = add_account("A1", KAM_TIER_TOP, rep2);
 	a[2] = add_account("A2", KAM_TIER_IMPORTANT, rep2);

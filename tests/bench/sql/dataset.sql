@@ -47,7 +47,7 @@ SELECT g, 'Account ' || g,
        1900 + g % 120, 50 + (g * 37) % 100000, 'industrial equipment, line ' || g % 97,
        (1000000 + (g * 7919) % 900000000)::bigint * 100, (100000 + (g * 104729) % 90000000)::bigint * 100,
        'EUR', 'Incumbent ' || g % 13 || ', Incumbent ' || g % 29, ''
-FROM (SELECT g, (g - 1) % :juniors + 1 AS j, (g * 7) % 100 AS t FROM generate_series(1, :accounts) g) s;
+FROM (SELECT g, (g - 1) % :juniors + 1 AS j, (g * 7) % 100 AS t FROM generate_series(1::bigint, :accounts) g) s;
 
 SELECT setval('accounts_id_seq', :accounts);
 
