@@ -47,6 +47,11 @@ def fmt(v, spec=".1f"):
     return "-" if v is None else format(v, spec)
 
 
+def fmt_ratio(v):
+    """Two decimals, three below 0.1 (a ratio of 0.004 is not 0.00)."""
+    return "-" if v is None else format(v, ".3f" if v < 0.1 else ".2f")
+
+
 def ratio(a, b):
     return a / b if a is not None and b else None
 
@@ -105,7 +110,7 @@ class Report:
         if value is None:
             self.targets.append(f"target {name}: not measured ({g}){': ' + why if why else ''}")
         else:
-            self.targets.append(f"target {name}: {value:.2f}{unit} ({g}) {'met' if ok(value) else 'missed'}"
+            self.targets.append(f"target {name}: {fmt_ratio(value)}{unit} ({g}) {'met' if ok(value) else 'missed'}"
                                 + (f": {why}" if why else ""))
 
     def judge(self):
@@ -179,7 +184,7 @@ class Report:
                        f"{fmt(avg, '.2f'):>8} {int(err or 0):>7} {fmt(scpu, '.0f'):>9} {fmt(ccpu, '.0f'):>10}")
         out.append("")
         for c in self.clients:
-            out.append(f"ratios at {c} clients: " + ", ".join(f"{k} {fmt(v, '.2f')}x" for k, v in self.ratios(c).items()))
+            out.append(f"ratios at {c} clients: " + ", ".join(f"{k} {fmt_ratio(v)}x" for k, v in self.ratios(c).items()))
         for name, doc in (("list page 1", "list-p1"), (f"list page {self.meta['list_page']}", "list-deep")):
             s = kam_op(load(self.res, doc), "list")
             if s:
@@ -197,7 +202,7 @@ class Report:
     def profile(self):
         """The perf summaries run.sh --perf left, as text; empty without them."""
         parts = []
-        for name, title in (("perf-comm.txt", "CPU by process (the whole machine)"),
+        for name, title in (("perf-comm.txt", "CPU by process (kamd, kam-bench and the cluster's processes only)"),
                             ("perf-kamd.txt", "kamd: where its CPU goes (share of kamd's samples)"),
                             ("perf-postgres.txt", "PostgreSQL backends (share of their samples)")):
             lines = self.perf_lines(name, PERF_LINES)

@@ -8,7 +8,7 @@
 #   3. pgbench -S through PgBouncer in transaction pooling.
 # Then a list page deep in the book against page 1, and the memory of idle
 # connections. Prints the table with ratios and one line per target of issue
-# 5 ("target NAME: R (goal G) met|missed"), and writes tests/bench/BENCH.md.
+# 5 ("target NAME: R (goal G) met|missed"), and writes BENCH.md at the repository root.
 # Everything listens on loopback or a private socket; every run is bounded.
 #
 #   tests/bench/run.sh [--accounts N] [--seconds S] [--clients LIST] [--hold N]
@@ -25,9 +25,9 @@
 #                     and pgbench's read script without its call
 #     --no-fsync      fsync, synchronous_commit and full_page_writes off
 #     --perf          once more, audited reads at the last client count under
-#                     perf record (the whole machine): where the CPU goes
+#                     perf record (kamd, kam-bench, PostgreSQL): where the CPU goes
 #     --note TEXT     a line for BENCH.md (e.g. what else ran on the machine)
-#     --out FILE      where to write the report (default tests/bench/BENCH.md)
+#     --out FILE      where to write the report (default BENCH.md at the repository root)
 #     --keep          keep the temporary directory (logs, results)
 #
 # Needs root or sudo for missing Debian packages (pgbouncer among them);
@@ -79,7 +79,7 @@ POOL=4
 WATCH=1
 FSYNC=1
 NOTE=
-OUT=$HERE/BENCH.md
+OUT=$HERE/../../BENCH.md
 KEEP=0
 PERF=0
 
@@ -290,11 +290,12 @@ kam_load() {
 		--warmup "$WARMUP_S" --duration "$SECONDS_RUN" "$@"
 }
 
-# The audited reads at CLIENTS again, with perf recording the whole machine during the window only
-# (not the logins: argon2 would drown everything else): CPU by process, and kamd's and PostgreSQL's hot spots.
+# The audited reads at CLIENTS again, with perf recording kamd, kam-bench and PostgreSQL during the
+# window only (not the logins: argon2 would drown everything else): CPU by process, and kamd's and
+# PostgreSQL's hot spots.
 profile_reads() {
-	local c=$1 name=perf-read-c$1 i
-	say "kam-bench audited reads, $c clients, $SECONDS_RUN s, under perf record -a -g"
+	local c=$1 name=perf-read-c$1 i pids
+	say "kam-bench audited reads, $c clients, $SECONDS_RUN s, under perf record -g"
 	bench_start "$name" --connections "$c" --user-prefix bench --user-count "$c" --warmup "$WARMUP_S" \
 		--duration "$SECONDS_RUN" --mix read=100
 	for ((i = 0; i < KAMD_START_S * 10; i++)); do
@@ -302,7 +303,11 @@ profile_reads() {
 		kill -0 "$BENCH_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	perf record -F "$PERF_HZ" -g -a -o "$TMP/perf.data" -- sleep "$SECONDS_RUN" > "$TMP/perf.log" 2>&1 ||
+	# Only this benchmark's processes: kamd, kam-bench and every process of our cluster (the
+	# backends of kamd's pool, the WAL writer ...); other kamd and postgres on the machine stay out.
+	pids=$KAMD_PID,$BENCH_PID,$(head -n 1 "$PGDATA_DIR/postmaster.pid")
+	pids+=$(pgrep -P "$(head -n 1 "$PGDATA_DIR/postmaster.pid")" | sed 's/^/,/' | tr -d '\n')
+	perf record -F "$PERF_HZ" -g -p "$pids" -o "$TMP/perf.data" -- sleep "$SECONDS_RUN" > "$TMP/perf.log" 2>&1 ||
 		warn "perf record failed (see $TMP/perf.log)"
 	bench_wait "$name"
 	[[ -s $TMP/perf.data ]] || return 0
