@@ -75,6 +75,9 @@ struct cli {
 	bool token_loaded;
 	uint8_t token[KAM_TOKEN_LEN];
 	struct kam_arena arena;   /* decoded responses and config strings, freed at exit */
+	/* -- faults (issue 7) -- */
+	bool drop_quiet;          /* a dropped connection is not reported: the request will be retried */
+	bool dropped;             /* ...and it happened */
 };
 
 /* A subcommand: its words, handler, synopsis (after "kam "), one-line summary and --help text. */
@@ -239,6 +242,8 @@ int cli_token(struct cli *cli, bool *has);
 /* A session token for cli->ep must exist; "not logged in" (exit 3) otherwise. Reports. */
 int cli_need_session(struct cli *cli);
 void conn_close(struct conn *c);
+/* Issue 7 (retry.c): whether op may be sent again after the connection dropped before its answer. */
+bool cli_op_retryable(enum kam_op op);
 
 /* ---- commands ---- */
 

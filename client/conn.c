@@ -2,7 +2,8 @@
  * One connection to kamd and one request/response at a time: a blocking TCP
  * socket with timeouts, the common TLS engine pumped over it, frames and the
  * codec, and the trust decision (CA verification, or the pinned fingerprint)
- * before a single request byte is sent. Never prints results; never retries.
+ * before a single request byte is sent. Never prints results; retries only a
+ * read whose connection dropped, once (issue 7, retry.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -187,6 +188,10 @@ static int conn_fail(struct cli *cli, struct conn *c, int err, const char *doing
 		why = "the server closed the connection";
 	else
 		why = kam_strerror(err);
+	if (cli->drop_quiet && (err == KAM_ECLOSED || err == -ECONNRESET || err == -EPIPE)) {
+		cli->dropped = true;   /* cli_send retries; a second drop is reported */
+		return KAM_EXIT_UNAVAIL;
+	}
 	return cli_fail(cli, KAM_EXIT_UNAVAIL, CLI_CODE_UNAVAIL, NULL, "%s %s: %s", doing, cli->ep.key, why);
 }
 
@@ -467,7 +472,17 @@ int cli_send(struct cli *cli, struct kam_request *req, struct kam_response *resp
 	}
 	if (!cli->conn && (rc = conn_open(cli, &cli->conn)) != 0)
 		return rc;
+	/* Issue 7: a read whose connection dropped before the answer is sent once more. */
+	cli->drop_quiet = cli_op_retryable(req->op);
+	cli->dropped = false;
 	rc = conn_roundtrip(cli, cli->conn, req, resp);
+	cli->drop_quiet = false;
+	if (rc != 0 && cli->dropped) {
+		conn_close(cli->conn);
+		cli->conn = NULL;
+		if ((rc = conn_open(cli, &cli->conn)) == 0)
+			rc = conn_roundtrip(cli, cli->conn, req, resp);
+	}
 	cli_wipe(req->token, sizeof(req->token));
 	if (rc != 0)
 		return rc;

@@ -20,7 +20,7 @@ $$;
 
 -- The acting user and, for a manager, everyone reporting to them, transitively.
 CREATE FUNCTION kam_rls_people() RETURNS SETOF bigint
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT ROWS 10 AS $$
     WITH RECURSIVE me AS (SELECT id, role FROM users WHERE id = kam_rls_actor() AND active),
     reports AS (
         SELECT u.id FROM users u JOIN me ON u.reports_to = me.id WHERE me.role = 3
@@ -28,10 +28,12 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
     SELECT id FROM me UNION SELECT id FROM reports
 $$;
 
--- Accounts whose team holds one of kam_rls_people().
+-- Accounts whose team holds one of kam_rls_people(). The people as an array first, so
+-- the team is read through its user index rather than scanned (a function's plan is
+-- generic: it cannot see how few people there are).
 CREATE FUNCTION kam_rls_accounts() RETURNS SETOF bigint
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
-    SELECT DISTINCT t.account_id FROM account_team t WHERE t.user_id IN (SELECT kam_rls_people())
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT ROWS 100 AS $$
+    SELECT DISTINCT t.account_id FROM account_team t WHERE t.user_id = ANY (ARRAY(SELECT kam_rls_people()))
 $$;
 
 -- Accounts inserted by the current transaction (noted by the trigger below):
@@ -116,11 +118,10 @@ CREATE POLICY kam_visible ON accounts
                 OR (kam_rls_actor() IS NOT NULL AND id = ANY (kam_rls_created())));
 
 -- The team of a visible account; a new member row for a visible account, or
--- a row of an account being created.
+-- for an account the same transaction created (never: oneself onto any team).
 CREATE POLICY kam_visible ON account_team
     USING ((SELECT kam_rls_gm()) OR account_id IN (SELECT kam_rls_accounts()))
     WITH CHECK ((SELECT kam_rls_gm()) OR account_id IN (SELECT kam_rls_accounts())
-                OR user_id IN (SELECT kam_rls_people())
                 OR (kam_rls_actor() IS NOT NULL AND account_id = ANY (kam_rls_created())));
 
 -- Rows hanging off a project or a contact: visible with it. Written in the

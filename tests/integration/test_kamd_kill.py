@@ -1,0 +1,42 @@
+"""kamd killed with SIGKILL under a write load (issue 7). Every write a client
+saw acknowledged is there with its audit entry, every other one entirely or
+not at all (act and audit row share one transaction), the audit chain
+verifies after every restart, and the restarted daemon serves within 2 s.
+Short form: KAM_FAULT_KILLS (default 3) kills; tests/faults/long.sh runs 20
+with 50 writers."""
+
+import time
+
+import faultload
+import kamtest
+from kamtest import Kamd, TestCase, setUpModule, tearDownModule  # noqa: F401
+
+SERVE_S = 2.0
+
+
+class KamdKill(TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.kamd = Kamd(kamtest.ENV, name="kamd-kill").ensure_gm().start()
+
+    def test_kill_9_under_load(self):
+        probe = kamtest.gm_kam(self.kamd)
+
+        def kill():
+            self.kamd.kill()
+            t0 = time.monotonic()
+            self.kamd.start()
+            if faultload.serving(probe, SERVE_S + 5.0) is None:
+                return None
+            took = time.monotonic() - t0
+            self.assertSuccess(probe.run("audit", "verify"))   # after every restart
+            return took
+        load = faultload.under_load(self, self.kamd, faultload.WRITERS, faultload.KILLS, kill, SERVE_S,
+                                    "kill -9 kamd", prefix="k")
+        load.check(self, kamtest.ENV.psql)
+        self.assertSuccess(probe.run("audit", "verify"))
+
+
+if __name__ == "__main__":
+    kamtest.main()
