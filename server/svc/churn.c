@@ -25,14 +25,6 @@ struct churn_state {
 	const char *accounts_json;      /* NULL: all */
 };
 
-static int keep_user(struct svc_call *c, const struct kam_user *src, struct kam_user *dst)
-{
-	*dst = *src;
-	dst->username = kam_arena_strdup(&c->arena, src->username ? src->username : "");
-	dst->reports_to = kam_arena_strdup(&c->arena, src->reports_to ? src->reports_to : "");
-	return dst->username && dst->reports_to ? 0 : KAM_ENOMEM;
-}
-
 /* "A, B and C", cut short with ", ..." when it does not fit. */
 static void join_names(const char *const *names, size_t n, char *out, size_t cap)
 {
@@ -183,7 +175,7 @@ static void on_successor(void *arg, int err, const struct kam_user *u)
 
 	if (!svc_user_found(c, err, u, c->req.u.handover.to, cs->to_field, KAM_STATUS_NOT_FOUND, true))
 		return;
-	if (keep_user(c, u, &cs->to) < 0) {
+	if (svc_user_keep(c, u, &cs->to) < 0) {
 		svc_fail_store(c, KAM_ENOMEM);
 		return;
 	}
@@ -213,7 +205,7 @@ static void on_leaver(void *arg, int err, const struct store_user_target *t)
 		svc_reply_error(c, KAM_STATUS_CONFLICT, "username", "user %s is already deactivated", name);
 		return;
 	}
-	if (keep_user(c, &t->user, &cs->from) < 0) {
+	if (svc_user_keep(c, &t->user, &cs->from) < 0) {
 		svc_fail_store(c, KAM_ENOMEM);
 		return;
 	}

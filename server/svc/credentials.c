@@ -25,15 +25,6 @@ struct passwd_state {
 	char hash[SVC_PHC_MAX];         /* written by the worker */
 };
 
-/* Copy a store user into the call (the store's strings die with its callback). */
-static int keep_user(struct svc_call *c, const struct kam_user *src, struct kam_user *dst)
-{
-	*dst = *src;
-	dst->username = kam_arena_strdup(&c->arena, src->username ? src->username : "");
-	dst->reports_to = kam_arena_strdup(&c->arena, src->reports_to ? src->reports_to : "");
-	return dst->username && dst->reports_to ? 0 : KAM_ENOMEM;
-}
-
 /* ---- user passwd ---- */
 
 static void on_passwd_stored(void *arg, int err, int64_t revoked)
@@ -111,7 +102,7 @@ static void on_passwd_target(void *arg, int err, const struct store_user_target 
 		svc_reply_error(c, KAM_STATUS_INVALID_ARGUMENT, "username", "user %s is deactivated", name);
 		return;
 	}
-	if (keep_user(c, &t->user, &ps->user) < 0) {
+	if (svc_user_keep(c, &t->user, &ps->user) < 0) {
 		svc_fail_store(c, KAM_ENOMEM);
 		return;
 	}
@@ -203,7 +194,7 @@ static void on_unlock_target(void *arg, int err, const struct store_user_target 
 	if (!t->reports_to_caller && !svc_allow(c, AZ_USER_UNLOCK, KAM_REL_NONE, 0))
 		return;
 	u = kam_arena_alloc(&c->arena, sizeof(*u));
-	if (!u || keep_user(c, &t->user, u) < 0) {
+	if (!u || svc_user_keep(c, &t->user, u) < 0) {
 		svc_fail_store(c, KAM_ENOMEM);
 		return;
 	}

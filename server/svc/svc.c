@@ -352,6 +352,14 @@ struct audit_entry *svc_audit(struct svc_call *c, int64_t account_id, enum audit
 	return &c->audit;
 }
 
+int svc_user_keep(struct svc_call *c, const struct kam_user *src, struct kam_user *dst)
+{
+	*dst = *src;
+	dst->username = kam_arena_strdup(&c->arena, src->username ? src->username : "");
+	dst->reports_to = kam_arena_strdup(&c->arena, src->reports_to ? src->reports_to : "");
+	return dst->username && dst->reports_to ? 0 : KAM_ENOMEM;
+}
+
 const char *svc_json_detail(struct svc_call *c, json_t *obj)
 {
 	char *text;

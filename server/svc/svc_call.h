@@ -94,6 +94,8 @@ bool svc_user_found(struct svc_call *c, int err, const struct kam_user *u, const
 struct audit_entry *svc_audit(struct svc_call *c, int64_t account_id, enum audit_result result);
 /* Serialize obj (reference stolen) into the arena for audit_entry.detail; NULL if that fails (logged). */
 const char *svc_json_detail(struct svc_call *c, struct json_t *obj);
+/* Copy a store-owned user (valid only during a callback) into the call's arena. */
+int svc_user_keep(struct svc_call *c, const struct kam_user *src, struct kam_user *dst) KAM_MUST_CHECK;
 /* c->audit for an allowed act with obj (reference stolen) as its detail. NULL when the
  * detail cannot be built: an act must not go unrecorded, so the call has been answered
  * (INTERNAL) and is over. */
