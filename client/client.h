@@ -37,6 +37,9 @@ enum kam_exit {
 	KAM_EXIT_NOTFOUND = 5,
 	KAM_EXIT_INVALID = 6,
 	KAM_EXIT_UNAVAIL = 7,     /* server unavailable, network or TLS failure */
+	/* Internal, never an exit code: the write was applied before under its request key
+	 * (issue 7), already reported; commands pass it up like a failure, main exits 0. */
+	KAM_EXIT_REPLAYED = 100,
 };
 
 /* --json error codes for failures found on this side (server ones are kam_status_str). */
@@ -46,6 +49,10 @@ enum kam_exit {
 
 #define KAM_DEFAULT_SERVER "127.0.0.1:7433"
 #define KAM_DEFAULT_PORT "7433"
+/* Issue 7: with 128 random bits two writes' keys never collide in practice. */
+#define CLI_REQUEST_KEY_LEN 16
+/* Room for the hint that names a key (retry.c). */
+#define CLI_KEY_HINT_MAX (2 * KAM_REQUEST_KEY_MAX + 160)
 
 /* A DNS name is at most 253 bytes; the rest is brackets, colon and port. */
 #define ENDPOINT_HOST_MAX 256
@@ -78,6 +85,10 @@ struct cli {
 	/* -- faults (issue 7) -- */
 	bool drop_quiet;          /* a dropped connection is not reported: the request will be retried */
 	bool dropped;             /* ...and it happened */
+	size_t user_key_len;      /* --request-key: the key for this run's write (0: a random one) */
+	uint8_t user_key[KAM_REQUEST_KEY_MAX];
+	char key_hex[2 * KAM_REQUEST_KEY_MAX + 1];   /* the key of the last write sent */
+	bool key_pending;         /* ...whose outcome is unknown: exit-7 failures name its key */
 };
 
 /* A subcommand: its words, handler, synopsis (after "kam "), one-line summary and --help text. */
@@ -242,8 +253,20 @@ int cli_token(struct cli *cli, bool *has);
 /* A session token for cli->ep must exist; "not logged in" (exit 3) otherwise. Reports. */
 int cli_need_session(struct cli *cli);
 void conn_close(struct conn *c);
-/* Issue 7 (retry.c): whether op may be sent again after the connection dropped before its answer. */
+/* ---- retry.c: sending again (issue 7) ---- */
+/* Whether op may be sent again after the connection dropped before its answer: a read, or a
+ * write (with the same request key). */
 bool cli_op_retryable(enum kam_op op);
+/* --request-key HEX into cli->user_key. Reports (usage). */
+int cli_request_key_arg(struct cli *cli, const char *hex);
+/* A write gets its request key (--request-key's, else a random one; its hex in cli->key_hex);
+ * other requests none, and --request-key on them is a usage error. Reports. */
+int cli_request_key(struct cli *cli, struct kam_request *req);
+/* The hint of an exit-7 failure after a write was sent: the key and how to finish the write. */
+const char *cli_key_hint(struct cli *cli, char *buf, size_t cap);
+/* A write answered "replayed": say so (stderr; {"replayed": true} with --json). Returns
+ * KAM_EXIT_REPLAYED. Reports. */
+int cli_replayed(struct cli *cli);
 
 /* ---- commands ---- */
 

@@ -2,8 +2,9 @@
  * One connection to kamd and one request/response at a time: a blocking TCP
  * socket with timeouts, the common TLS engine pumped over it, frames and the
  * codec, and the trust decision (CA verification, or the pinned fingerprint)
- * before a single request byte is sent. Never prints results; retries only a
- * read whose connection dropped, once (issue 7, retry.c).
+ * before a single request byte is sent. Never prints results; retries a read,
+ * or a write with its request key, whose connection dropped, once (issue 7,
+ * retry.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -364,6 +365,9 @@ static bool answers(const struct kam_request *req, const struct kam_response *re
 {
 	if (resp->error.code != KAM_STATUS_OK)
 		return resp->id == req->id || resp->id == 0;
+	/* Issue 7: "applied before" has no body, and answers only a keyed write. */
+	if (resp->replayed)
+		return resp->id == req->id && resp->op == KAM_OP_NONE && req->key_len > 0;
 	return resp->id == req->id && resp->op == req->op;
 }
 
@@ -470,11 +474,15 @@ int cli_send(struct cli *cli, struct kam_request *req, struct kam_response *resp
 		req->has_token = true;
 		memcpy(req->token, cli->token, sizeof(req->token));
 	}
+	if ((rc = cli_request_key(cli, req)) != 0)
+		return rc;
 	if (!cli->conn && (rc = conn_open(cli, &cli->conn)) != 0)
 		return rc;
-	/* Issue 7: a read whose connection dropped before the answer is sent once more. */
+	/* Issue 7: a read, or a keyed write, whose connection dropped before the answer is sent
+	 * once more; from the first send on, a write's failure names its key (print.c). */
 	cli->drop_quiet = cli_op_retryable(req->op);
 	cli->dropped = false;
+	cli->key_pending = req->key_len > 0;
 	rc = conn_roundtrip(cli, cli->conn, req, resp);
 	cli->drop_quiet = false;
 	if (rc != 0 && cli->dropped) {
@@ -486,6 +494,11 @@ int cli_send(struct cli *cli, struct kam_request *req, struct kam_response *resp
 	cli_wipe(req->token, sizeof(req->token));
 	if (rc != 0)
 		return rc;
+	/* An answer settles the write, unless it says the server could not tell (exit 7). */
+	if (kam_status_exit_code(resp->error.code) != KAM_EXIT_UNAVAIL)
+		cli->key_pending = false;
+	if (resp->replayed)
+		return cli_replayed(cli);
 	/* A wrong current password (field old_password) says nothing about the session. */
 	if (req->has_token && resp->error.code == KAM_STATUS_UNAUTHENTICATED &&
 	    strcmp(resp->error.field ? resp->error.field : "", "old_password") != 0) {

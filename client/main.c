@@ -273,8 +273,15 @@ static const char global_help[] =
 	"  --trust-on-first-use   pin an unknown server's certificate without asking\n"
 	"  --json                 machine output: one JSON document on stdout\n"
 	"  --config FILE          read 'server = ...' and 'ca = ...' from FILE\n"
+	"  --request-key HEX      send the command's change with this key (32 to 128 hex\n"
+	"                         digits) instead of a random one: kamd applies a key once,\n"
+	"                         so repeating a change whose answer was lost is safe\n"
 	"  -h, --help             show this help; every command takes --help too\n"
 	"  -V, --version          show the version\n"
+	"\n"
+	"Every command that changes something sends a random request key; when the\n"
+	"connection drops before the answer, kam sends it once more with the same key\n"
+	"(a read is simply sent again). If that fails too, the error names the key.\n"
 	"\n"
 	"State lives in $XDG_CONFIG_HOME/kam/ (default ~/.config/kam/): the session\n"
 	"token per server and the pinned certificate fingerprints.\n"
@@ -386,6 +393,7 @@ static int parse_global(struct cli *cli, int argc, char **argv, bool *done)
 		{ "json", no_argument, NULL, 'j' },
 		{ "config", required_argument, NULL, 'f' },
 		{ "trust-on-first-use", no_argument, NULL, 't' },
+		{ "request-key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -402,6 +410,10 @@ static int parse_global(struct cli *cli, int argc, char **argv, bool *done)
 		case 'j': cli->json = true; break;
 		case 'f': config = optarg; break;
 		case 't': cli->tofu = true; break;
+		case 'k':
+			if ((rc = cli_request_key_arg(cli, optarg)) != 0)
+				return rc;
+			break;
 		case 'h':
 			print_usage();
 			*done = true;
@@ -517,6 +529,8 @@ int main(int argc, char **argv)
 			rc = dispatch(&cli, take_trailing_globals(&cli, argc - optind, argv + optind),
 				      argv + optind);
 	}
+	if (rc == KAM_EXIT_REPLAYED)   /* issue 7: applied before, reported already */
+		rc = KAM_EXIT_OK;
 	conn_close(cli.conn);
 	cli_wipe(cli.token, sizeof(cli.token));
 	kam_arena_free(&cli.arena);

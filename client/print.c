@@ -19,7 +19,9 @@
 
 /* ---- errors ---- */
 
-static void vfail(struct cli *cli, const char *code, const char *hint, const char *fmt, va_list ap)
+/* key: the request key of a write that may or may not have been applied (issue 7), or NULL. */
+static void vfail(struct cli *cli, const char *code, const char *hint, const char *key, const char *fmt,
+		  va_list ap)
 {
 	char msg[ERROR_MSG_MAX];
 
@@ -38,6 +40,8 @@ static void vfail(struct cli *cli, const char *code, const char *hint, const cha
 		if (!bad) {
 			bad |= jset(err, "code", jstr(code));
 			bad |= jset(err, "message", jstr(msg));
+			if (key)
+				bad |= jset(err, "request_key", jstr(key));
 		}
 		bad |= jset(doc, "error", err);
 		/* Out of memory: the line on stderr already said what failed. */
@@ -51,10 +55,17 @@ static void vfail(struct cli *cli, const char *code, const char *hint, const cha
 
 int cli_fail(struct cli *cli, int exit_code, const char *code, const char *hint, const char *fmt, ...)
 {
+	char key_hint[CLI_KEY_HINT_MAX];
+	const char *key = NULL;
 	va_list ap;
 
+	/* Issue 7: after a write was sent, "unavailable" leaves its outcome open: say how to finish it. */
+	if (cli && cli->key_pending && exit_code == KAM_EXIT_UNAVAIL) {
+		hint = cli_key_hint(cli, key_hint, sizeof(key_hint));
+		key = cli->key_hex;
+	}
 	va_start(ap, fmt);
-	vfail(cli, code, hint, fmt, ap);
+	vfail(cli, code, hint, key, fmt, ap);
 	va_end(ap);
 	return exit_code;
 }

@@ -22,6 +22,7 @@ static const char *const kam_err_text[] = {
 	[KAM_EUNAVAIL - KAM_ERR_BASE] = "service unavailable",
 	[KAM_EINTERNAL - KAM_ERR_BASE] = "internal error",
 	[KAM_ECANCELED - KAM_ERR_BASE] = "canceled",
+	[KAM_EREPLAYED - KAM_ERR_BASE] = "already applied under this request key",
 };
 
 const char *kam_strerror(int err)

@@ -26,6 +26,7 @@ enum kam_err {
 	KAM_EUNAVAIL,               /* database or daemon unavailable */
 	KAM_EINTERNAL,              /* unexpected failure: a bug */
 	KAM_ECANCELED,              /* operation abandoned (connection gone, shutdown) */
+	KAM_EREPLAYED,              /* issue 7: a write's request key was used before: already applied */
 	KAM_ERR_LAST
 };
 

@@ -93,6 +93,10 @@ enum kam_op {
 #define KAM_MAX_REPEATED 1000     /* any repeated field */
 #define KAM_LIST_DEFAULT 100
 #define KAM_LIST_MAX 1000
+/* Issue 7: idempotency keys. 16 random bytes make a collision negligible; 64 leaves room for
+ * a client's own scheme (a UUID and a counter) without letting keys bloat the database. */
+#define KAM_REQUEST_KEY_MIN 16
+#define KAM_REQUEST_KEY_MAX 64
 
 struct kam_user {
 	int64_t id;
@@ -150,6 +154,9 @@ struct kam_request {
 	uint64_t id;
 	bool has_token;
 	uint8_t token[KAM_TOKEN_LEN];
+	/* -- faults (issue 7): the write's idempotency key; key_len 0 for none -- */
+	size_t key_len;
+	uint8_t key[KAM_REQUEST_KEY_MAX];
 	enum kam_op op;
 	union {
 		struct { const char *username; const char *password; } login;
@@ -193,6 +200,7 @@ struct kam_response {
 	uint64_t id;
 	enum kam_op op;            /* which body; KAM_OP_NONE with an error */
 	struct kam_error error;
+	bool replayed;             /* issue 7: a keyed write applied before; no error, no body */
 	union {
 		struct { uint8_t token[KAM_TOKEN_LEN]; struct kam_user user; int64_t expires_at; } login;
 		struct { struct kam_user user; int64_t expires_at; } whoami;
@@ -234,5 +242,15 @@ int kam_strategy_parse(const char *s, enum kam_strategy *out);
 
 /* The exit code of `kam` for a wire status (contract.md). */
 int kam_status_exit_code(enum kam_status s);
+
+/*
+ * Issue 7: what sending an operation twice does (msg.c's op table holds it
+ * for both sides). READ: nothing but one more audit row, so a client may
+ * repeat it. WRITE: it changes something, so a client sends it with a
+ * request key and repeats it only with the same key, which kamd applies once.
+ * ONCE: never repeated (see the table for why each is).
+ */
+enum kam_op_kind { KAM_OP_KIND_NONE = 0, KAM_OP_KIND_READ, KAM_OP_KIND_WRITE, KAM_OP_KIND_ONCE };
+enum kam_op_kind kam_op_kind(enum kam_op op);   /* NONE for an op out of range */
 
 #endif

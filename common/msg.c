@@ -794,42 +794,57 @@ SAME_CASE(USER_PASSWD); SAME_CASE(USER_UNLOCK);   /* hostile clients (issue 6) *
 /* -- audit and churn (issue 4): the bodies of the audit, hand-over, export and import operations -- */
 #include "msg_audit.inc"
 
-/* NULL converters: the body is an empty message. */
+/*
+ * NULL converters: the body is an empty message. kind (issue 7, model.h): READ
+ * ops may be sent again as they are, WRITE ops only with the same request key;
+ * ONCE ops never: a login (a password, a new session), an export (its pages
+ * continue a server-side export of one connection), a password change (a
+ * second attempt checks the current password the first one may have changed).
+ */
 static const struct op_codec {
 	unsigned number;
 	int (*req_dec)(struct dec *d, const void *body, struct kam_request *r);
 	int (*req_enc)(struct kam_arena *a, const struct kam_request *r, void *body);
 	int (*resp_dec)(struct dec *d, const void *body, struct kam_response *r);
 	int (*resp_enc)(struct kam_arena *a, const struct kam_response *r, void *body);
+	enum kam_op_kind kind;
 } ops[KAM_OP__COUNT] = {
-	[KAM_OP_LOGIN] = { KAM__V1__REQUEST__BODY_LOGIN, dec_login, enc_login, dec_login_resp, enc_login_resp },
-	[KAM_OP_LOGOUT] = { KAM__V1__REQUEST__BODY_LOGOUT, NULL, NULL, NULL, NULL },
-	[KAM_OP_WHOAMI] = { KAM__V1__REQUEST__BODY_WHOAMI, NULL, NULL, dec_whoami_resp, enc_whoami_resp },
+	[KAM_OP_LOGIN] = { KAM__V1__REQUEST__BODY_LOGIN, dec_login, enc_login, dec_login_resp, enc_login_resp,
+			   KAM_OP_KIND_ONCE },
+	[KAM_OP_LOGOUT] = { KAM__V1__REQUEST__BODY_LOGOUT, NULL, NULL, NULL, NULL, KAM_OP_KIND_WRITE },
+	[KAM_OP_WHOAMI] = { KAM__V1__REQUEST__BODY_WHOAMI, NULL, NULL, dec_whoami_resp, enc_whoami_resp,
+			    KAM_OP_KIND_READ },
 	[KAM_OP_USER_ADD] = { KAM__V1__REQUEST__BODY_USER_ADD, dec_user_add, enc_user_add,
-			      dec_user_add_resp, enc_user_add_resp },
-	[KAM_OP_USER_LIST] = { KAM__V1__REQUEST__BODY_USER_LIST, NULL, NULL, dec_user_list_resp, enc_user_list_resp },
+			      dec_user_add_resp, enc_user_add_resp, KAM_OP_KIND_WRITE },
+	[KAM_OP_USER_LIST] = { KAM__V1__REQUEST__BODY_USER_LIST, NULL, NULL, dec_user_list_resp, enc_user_list_resp,
+			       KAM_OP_KIND_READ },
 	[KAM_OP_ACCOUNT_ADD] = { KAM__V1__REQUEST__BODY_ACCOUNT_ADD, dec_account_add, enc_account_add,
-				 dec_account_resp, enc_account_resp },
+				 dec_account_resp, enc_account_resp, KAM_OP_KIND_WRITE },
 	[KAM_OP_ACCOUNT_LIST] = { KAM__V1__REQUEST__BODY_ACCOUNT_LIST, dec_account_list, enc_account_list,
-				  dec_account_list_resp, enc_account_list_resp },
+				  dec_account_list_resp, enc_account_list_resp, KAM_OP_KIND_READ },
 	[KAM_OP_ACCOUNT_SHOW] = { KAM__V1__REQUEST__BODY_ACCOUNT_SHOW, dec_account_show, enc_account_show,
-				  dec_account_resp, enc_account_resp },
+				  dec_account_resp, enc_account_resp, KAM_OP_KIND_READ },
 	[KAM_OP_ACCOUNT_SET] = { KAM__V1__REQUEST__BODY_ACCOUNT_SET, dec_account_set, enc_account_set,
-				 dec_account_resp, enc_account_resp },
+				 dec_account_resp, enc_account_resp, KAM_OP_KIND_WRITE },
 	[KAM_OP_ACCOUNT_ASSIGN] = { KAM__V1__REQUEST__BODY_ACCOUNT_ASSIGN, dec_account_member, enc_account_member,
-				    dec_account_resp, enc_account_resp },
+				    dec_account_resp, enc_account_resp, KAM_OP_KIND_WRITE },
 	[KAM_OP_ACCOUNT_UNASSIGN] = { KAM__V1__REQUEST__BODY_ACCOUNT_UNASSIGN, dec_account_member, enc_account_member,
-				      dec_account_resp, enc_account_resp },
+				      dec_account_resp, enc_account_resp, KAM_OP_KIND_WRITE },
 	/* -- layers (issue 3) -- */
 	MSG_LAYER_OPS
 	/* -- audit and churn (issue 4) -- */
 	MSG_AUDIT_OPS
 	/* -- hostile clients (issue 6) -- */
 	[KAM_OP_USER_PASSWD] = { KAM__V1__REQUEST__BODY_USER_PASSWD, dec_user_passwd, enc_user_passwd,
-				 dec_user_passwd_resp, enc_user_passwd_resp },
+				 dec_user_passwd_resp, enc_user_passwd_resp, KAM_OP_KIND_ONCE },
 	[KAM_OP_USER_UNLOCK] = { KAM__V1__REQUEST__BODY_USER_UNLOCK, dec_user_unlock, enc_user_unlock,
-				 dec_user_unlock_resp, enc_user_unlock_resp },
+				 dec_user_unlock_resp, enc_user_unlock_resp, KAM_OP_KIND_WRITE },
 };
+
+enum kam_op_kind kam_op_kind(enum kam_op op)
+{
+	return op > KAM_OP_NONE && op < KAM_OP__COUNT ? ops[op].kind : KAM_OP_KIND_NONE;
+}
 
 static enum kam_op op_of_case(unsigned number)
 {
@@ -895,6 +910,16 @@ int msg_request_decode(const uint8_t *payload, size_t len, struct kam_arena *a,
 		rc = invalid(&d, "token", "token must be empty or %d bytes", KAM_TOKEN_LEN);
 		goto done;
 	}
+	/* Issue 7: the idempotency key, bounded before it is copied. */
+	if (m->request_key.len != 0 &&
+	    (m->request_key.len < KAM_REQUEST_KEY_MIN || m->request_key.len > KAM_REQUEST_KEY_MAX)) {
+		rc = invalid(&d, "request_key", "request_key must be empty or %d to %d bytes (got %zu)",
+			     KAM_REQUEST_KEY_MIN, KAM_REQUEST_KEY_MAX, m->request_key.len);
+		goto done;
+	}
+	out->key_len = m->request_key.len;
+	if (out->key_len)
+		memcpy(out->key, m->request_key.data, out->key_len);
 	if ((rc = check_strings(&d, &kam__v1__request__descriptor, payload, len, 0)) < 0)
 		goto done;
 	if (ops[out->op].req_dec)
@@ -917,7 +942,7 @@ static int request_encode(const struct kam_request *req, struct kam_buf *out, in
 	void *body;
 	int rc;
 
-	if (!op_valid(req->op))
+	if (!op_valid(req->op) || req->key_len > KAM_REQUEST_KEY_MAX)
 		return KAM_EINVAL;
 	kam_arena_init(&scratch);
 	m.id = req->id;
@@ -925,6 +950,8 @@ static int request_encode(const struct kam_request *req, struct kam_buf *out, in
 		m.token.len = KAM_TOKEN_LEN;
 		m.token.data = (uint8_t *)req->token;
 	}
+	m.request_key.len = req->key_len;
+	m.request_key.data = (uint8_t *)req->key;
 	if (!(body = body_new(&scratch, &m.base, ops[req->op].number))) {
 		rc = KAM_ENOMEM;
 		goto done;
@@ -960,6 +987,7 @@ int msg_response_encode_frame(const struct kam_response *resp, struct kam_buf *o
 		return KAM_EINVAL;
 	kam_arena_init(&scratch);
 	m.id = resp->id;
+	m.replayed = resp->replayed;
 	if (resp->error.code != KAM_STATUS_OK) {
 		Kam__V1__Error *e = new_msg(&scratch, &kam__v1__error__descriptor);
 
@@ -997,6 +1025,7 @@ int msg_response_decode(const uint8_t *payload, size_t len, struct kam_arena *a,
 		return KAM_EPROTO;
 	out->id = m->id;
 	out->op = op_of_case(m->body_case);
+	out->replayed = m->replayed;
 	out->error.code = m->error ? (enum kam_status)m->error->code : KAM_STATUS_OK;
 	if ((rc = check_strings(&d, &kam__v1__response__descriptor, payload, len, 0)) < 0)
 		goto done;

@@ -85,6 +85,9 @@ static const struct config_key config_keys[] = {
 	{ "bulk_read_limit",          set_int,       FIELD(bulk_read_limit),         0, 1000000 },
 	{ "bulk_read_limit_manager",  set_int,       FIELD(bulk_read_limit_manager), 0, 1000000 },
 	{ "bulk_read_window",         set_int,       FIELD(bulk_read_window_s),      1, 30 * DAY_S },
+	/* -- faults and scale-out (issue 7) -- */
+	/* A request's deadline in the database: past 300 s a client has long given up. */
+	{ "request_timeout",          set_int,       FIELD(request_timeout_s),       1, 300 },
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -258,6 +261,8 @@ void config_defaults(struct kamd_config *c)
 	c->bulk_read_limit = 30;
 	c->bulk_read_limit_manager = 0;
 	c->bulk_read_window_s = 600;
+	/* -- faults and scale-out (issue 7) -- */
+	c->request_timeout_s = 5;
 }
 
 int config_set(struct kamd_config *c, const char *key, const char *value, char *why, size_t why_len)

@@ -50,6 +50,8 @@ struct kamd_config {
 	int bulk_read_limit;          /* distinct accounts a rep may read in the window; 0 off; default 30 */
 	int bulk_read_limit_manager;  /* the same for managers; default 0 (off) */
 	int bulk_read_window_s;       /* the sliding window, default 600 */
+	/* -- faults and scale-out (issue 7) -- */
+	int request_timeout_s;        /* a database job's wait for a connection, and for its answer; default 5 */
 };
 
 void config_defaults(struct kamd_config *c);

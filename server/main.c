@@ -88,6 +88,7 @@ static struct kamd {
 	struct net_tls *tls;
 	struct net *net;
 	struct store *store;
+	struct store_listen *listen;     /* faults and scale-out (issue 7): revocations heard at once */
 	bool svc_up;
 	bool draining;
 	bool stopping;
@@ -299,6 +300,8 @@ static void close_store(void *arg)
 {
 	struct kamd *k = arg;
 
+	store_listen_close(k->listen);   /* it reads the store's settings: first */
+	k->listen = NULL;
 	if (k->store)
 		store_close(k->store, after_store, k);
 	else
@@ -476,6 +479,21 @@ static int start_checkpoints(struct kamd *k, char *why, size_t why_len)
 	return 0;
 }
 
+/* Issue 7: PostgreSQL says a session was revoked or a user deactivated: end their connections here. */
+static void on_revoke(void *arg, enum store_revoke_kind kind, int64_t id)
+{
+	struct kamd *k = arg;
+	bool user = kind == STORE_REVOKE_USER;
+	size_t n;
+
+	if (!k->net || k->stopping)
+		return;
+	n = net_close_sessions(k->net, user ? 0 : id, user ? id : 0);
+	if (n)
+		log_info("%s %lld revoked: %zu connection%s closed", user ? "user" : "session", (long long)id, n,
+			 n == 1 ? "" : "s");
+}
+
 static int serve(struct kamd *k)
 {
 	const struct kamd_config *c = &k->cfg;
@@ -517,9 +535,15 @@ static int serve(struct kamd *k)
 	stc.pool_size = c->db_pool_size;
 	stc.session_idle_s = c->session_idle_s;
 	stc.session_absolute_s = c->session_absolute_s;
+	stc.request_timeout_ms = (uint64_t)c->request_timeout_s * 1000;   /* issue 7 */
 	r = store_open(&k->loop, &stc, &k->store);
 	if (r < 0) {
 		code = fail(EXIT_RUNTIME, "cannot open the database pool: %s", kam_strerror(r));
+		goto fail;
+	}
+	r = store_listen_open(k->store, on_revoke, k, &k->listen);
+	if (r < 0) {
+		code = fail(EXIT_RUNTIME, "cannot listen for revocations: %s", kam_strerror(r));
 		goto fail;
 	}
 	svc_config_from(c, &sc);

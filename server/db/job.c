@@ -27,6 +27,7 @@ int pg_job_new(struct store *st, pg_finish_fn finish, void *arg, struct pg_job *
 	job->arg = arg;
 	job->actor = st->actor;
 	kam_arena_init(&job->arena);
+	pg_job_take_key(job);   /* issue 7 */
 	*out = job;
 	return 0;
 }
@@ -181,6 +182,9 @@ bool pg_get_enum(const PGresult *r, int row, int col, int lo, int count, int *ou
 	return true;
 }
 
+/* Issue 7: kam_request_key_claim's "this key was used before" (deploy/sql/0006_request_keys.sql). */
+#define PG_SQLSTATE_REPLAYED "KAM01"
+
 static bool sqlstate_class(const char *s, const char *cls)
 {
 	return strncmp(s, cls, strlen(cls)) == 0;
@@ -190,6 +194,8 @@ int pg_sqlstate_error(const char *s)
 {
 	if (!s || strlen(s) != 5)
 		return KAM_EUNAVAIL;
+	if (strcmp(s, PG_SQLSTATE_REPLAYED) == 0)
+		return KAM_EREPLAYED;
 	if (strcmp(s, "23505") == 0)          /* unique_violation */
 		return KAM_ECONFLICT;
 	if (strcmp(s, "23503") == 0)          /* foreign_key_violation: what it names does not exist */

@@ -1,8 +1,9 @@
 /*
  * Internal to db/: a job is what the store queues and a connection runs, one
- * or more prepared statements sent back to back and one pipeline sync, which
- * makes them one implicit transaction. Also the statement tables the
- * sql_<aggregate>.c files expose and the PGresult helpers they convert with.
+ * or more prepared statements sent back to back. Jobs sent together share one
+ * pipeline sync, which makes them one implicit transaction (group commit).
+ * Also the statement tables the sql_<aggregate>.c files expose and the
+ * PGresult helpers they convert with.
  */
 #ifndef KAMD_DB_JOB_H
 #define KAMD_DB_JOB_H
@@ -80,6 +81,12 @@ union store_cb {
 
 struct pg_job;
 
+/* Issue 7: a write's idempotency key (deploy/sql/0006_request_keys.sql). */
+struct pg_request_key {
+	const uint8_t *bytes;       /* NULL: none */
+	size_t len;
+};
+
 /* Converts the results (when err is 0) and calls the caller's callback, exactly once. */
 typedef void (*pg_finish_fn)(struct pg_job *job, int err);
 
@@ -94,8 +101,18 @@ struct pg_job {
 	int build_err;              /* first error while binding; pool_submit reports it */
 	int err;                    /* first error result; later statements were aborted */
 	uint64_t deadline;          /* loop time at which a job still waiting for a connection fails */
+	uint64_t timeout_ms;        /* issue 7: how long its answer may take once sent (at least the request timeout) */
 	int64_t actor;              /* issue 7: the user row-level security sees (0: none); sent first */
+	struct pg_request_key key;  /* issue 7: the request's key, in the arena (sql_rls.c) ... */
+	bool key_claim;             /* ... armed by this job's kam_act_as for its act to claim, or else inherited */
+	pg_finish_fn key_next;      /* the finisher that inheritance wraps */
 	int cur;                    /* statement whose results are arriving (-1: the actor's) */
+	/* Group commit (issue 5): jobs sent together share one sync, so one transaction and one
+	 * commit flush; see pgconn.c. */
+	bool sync_after;            /* the batch's last job: a pipeline sync follows it */
+	bool solo;                  /* its batch failed because of another job: run it in a sync of its own */
+	bool txn_failed;            /* one of its statements failed, aborting the batch's transaction */
+	bool batch_victim;          /* ... with a serialization failure or deadlock: batching may have caused it */
 	int nstmts;
 	struct pg_job_stmt stmts[PG_JOB_MAX_STMTS];
 };
@@ -103,6 +120,15 @@ struct pg_job {
 /* A job for st; KAM_ECANCELED once the store is closing. */
 int pg_job_new(struct store *st, pg_finish_fn finish, void *arg, struct pg_job **out) KAM_MUST_CHECK;
 void pg_job_free(struct pg_job *job);
+
+/* Issue 7: a verify, export or import page over a big store may run this long on a busy server;
+ * a dead one is still noticed within it. */
+#define PG_JOB_LONG_MS 120000
+/* Mark a job that may run long, so the request timeout does not cut it off. */
+static inline void pg_job_long(struct pg_job *job)
+{
+	job->timeout_ms = PG_JOB_LONG_MS;
+}
 
 /*
  * Append a statement, then bind its parameters in order. Binding copies into
@@ -116,6 +142,10 @@ void pg_job_opt_i64(struct pg_job *job, struct kam_opt_i64 v);   /* !has binds S
 void pg_job_bytes(struct pg_job *job, const void *p, size_t n);  /* binary, for bytea */
 /* Remember a binding error (the first one wins). */
 void pg_job_fail(struct pg_job *job, int err);
+/* Issue 7 (sql_rls.c): a new job takes the store's pending request key (pg_job_new); an allowed
+ * act claims it in its own transaction (sql_audit_bind). */
+void pg_job_take_key(struct pg_job *job);
+void pg_job_claim_key(struct pg_job *job);
 
 /* Rows of statement i after checking it returned ncols columns; KAM_EINTERNAL otherwise. */
 int pg_job_rows(const struct pg_job *job, int i, int ncols);

@@ -1,6 +1,6 @@
 /*
  * The store's pool: pool_size connections, a queue for jobs no connection can
- * take yet (each waits at most STORE_QUEUE_WAIT_MS), and the dispatcher that
+ * take yet (each waits at most the request timeout), and the dispatcher that
  * hands queued jobs, just before the loop blocks, to the ready connection with
  * the fewest outstanding. A job's callback never runs inside the call that
  * queued it.
@@ -12,8 +12,9 @@
 #include "db/store.h"
 #include "log.h"
 
-/* How long a job may wait for a connection before it fails with KAM_EUNAVAIL. */
-#define STORE_QUEUE_WAIT_MS 5000
+/* Issue 7: how long a job may wait for a connection (and for its answer, pgconn.c) before it
+ * fails with KAM_EUNAVAIL, when the configuration names no request_timeout. */
+#define STORE_REQUEST_TIMEOUT_MS 5000
 /* Jobs pipelined on one connection: bounds what one lost connection takes down with it. */
 #define PG_CONN_MAX_JOBS 64
 /* More connections than this only crowd PostgreSQL; kamd's work per request is small. */
@@ -62,6 +63,38 @@ void pool_job_done(struct pg_job *job, int err)
 	job->finish(job, err);
 	st->actor = actor;
 	pg_job_free(job);
+}
+
+void pool_requeue(struct store *st, struct pg_job *list)
+{
+	struct pg_job *job, *next, *tail = NULL;
+
+	for (job = list; job; job = job->next) {
+		for (int i = 0; i < job->nstmts; i++) {
+			PQclear(job->stmts[i].res);
+			job->stmts[i].res = NULL;
+		}
+		job->err = 0;
+		job->sync_after = job->txn_failed = job->batch_victim = false;
+		job->solo = true;
+		tail = job;
+	}
+	if (!tail)
+		return;
+	if (st->closing) {
+		for (job = list; job; job = next) {
+			next = job->next;
+			job->next = NULL;
+			pool_job_done(job, KAM_ECANCELED);
+		}
+		return;
+	}
+	/* Their deadlines are older than any queued job's, so the queue stays ordered by deadline. */
+	tail->next = st->q_head;
+	st->q_head = list;
+	if (!st->q_tail)
+		st->q_tail = tail;
+	pool_kick(st);
 }
 
 void pool_release(struct store *st)
@@ -131,8 +164,8 @@ static void on_deadline(uv_timer_t *t)
 		n++;
 	}
 	if (n)
-		log_warn("db: no database connection for %d ms: %zu request%s failed", STORE_QUEUE_WAIT_MS, n,
-			 n == 1 ? "" : "s");
+		log_warn("db: no database connection for %llu ms: %zu request%s failed",
+			 (unsigned long long)st->request_timeout_ms, n, n == 1 ? "" : "s");
 	pool_arm_deadline(st);
 }
 
@@ -178,7 +211,9 @@ int pool_submit(struct pg_job *job)
 		pg_job_free(job);
 		return err;
 	}
-	job->deadline = uv_now(st->loop) + STORE_QUEUE_WAIT_MS;
+	job->deadline = uv_now(st->loop) + st->request_timeout_ms;
+	if (job->timeout_ms < st->request_timeout_ms)   /* issue 7: long jobs keep their longer one */
+		job->timeout_ms = st->request_timeout_ms;
 	queue_push(st, job);
 	st->pending++;
 	pool_kick(st);
@@ -210,6 +245,7 @@ int store_open(uv_loop_t *loop, const struct store_config *cfg, struct store **o
 	st->n_conns = cfg->pool_size;
 	st->session_idle_s = cfg->session_idle_s;
 	st->session_absolute_s = cfg->session_absolute_s;
+	st->request_timeout_ms = cfg->request_timeout_ms ? cfg->request_timeout_ms : STORE_REQUEST_TIMEOUT_MS;
 	st->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)st;
 	if (!st->rng)
 		st->rng = 1;

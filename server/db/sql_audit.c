@@ -48,6 +48,9 @@ void sql_audit_bind(struct pg_job *job, const struct audit_entry *e)
 	}
 	for (int i = 0; i < SQL_AUDIT_NPARAMS; i++)
 		pg_job_text(job, v.v[i]);
+	/* Issue 7: a write's request key goes with its act, never with a lookup or a refusal. */
+	if (e->result == AUDIT_ALLOWED)
+		pg_job_claim_key(job);
 }
 
 static void audit_write_done(struct pg_job *job, int err)

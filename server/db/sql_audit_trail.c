@@ -317,6 +317,7 @@ int store_audit_chain(struct store *st, uint32_t after_part, int64_t after_seq, 
 	if (err)
 		return err;
 	job->cb.chain = cb;
+	pg_job_long(job);   /* issue 7: a verify page over a big trail must not hit the request timeout */
 	pg_job_stmt(job, &stmts[TRAIL_CHAIN]);
 	pg_job_i64(job, after_part);
 	pg_job_i64(job, after_seq);

@@ -101,6 +101,7 @@ int store_export_begin(struct store *st, const struct audit_entry *audit, store_
 	if (err)
 		return err;
 	job->cb.export_begin = cb;
+	pg_job_long(job);   /* issue 7: counts every account */
 	pg_job_stmt(job, &stmts[EXPORT_BEGIN]);
 	sql_audit_bind(job, audit);
 	return pool_submit(job);
@@ -140,6 +141,7 @@ int store_export_page(struct store *st, int64_t user_id, int64_t export_id, int6
 	if (err)
 		return err;
 	job->cb.export_page = cb;
+	pg_job_long(job);   /* issue 7: a page of accounts with every layer */
 	pg_job_stmt(job, &stmts[EXPORT_ENTRY]);
 	pg_job_i64(job, user_id);
 	pg_job_i64(job, export_id);
@@ -232,6 +234,7 @@ int store_import(struct store *st, const char *rows_json, size_t rows, const str
 		return err;
 	job->cb.ids = cb;
 	job->aux = (int64_t)rows;
+	pg_job_long(job);   /* issue 7: up to KAM_MAX_REPEATED accounts in one transaction */
 	pg_job_stmt(job, &stmts[IMPORT_ROWS]);
 	sql_audit_bind(job, audit);
 	pg_job_text(job, rows_json);

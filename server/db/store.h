@@ -35,6 +35,7 @@ struct store_config {
 	int pool_size;               /* connections kept open */
 	int session_idle_s;          /* idle expiry of sessions */
 	int session_absolute_s;      /* absolute expiry of sessions */
+	uint64_t request_timeout_ms; /* issue 7: a job's wait for a connection and for its answer (0: 5 s) */
 };
 
 /* -- faults and scale-out (issue 7) -- */
@@ -45,6 +46,35 @@ struct store_config {
  * the job that called back, so svc sets it once per request.
  */
 void store_act_as(struct store *st, int64_t user_id);
+/*
+ * Idempotency keys (deploy/sql/0006_request_keys.sql): the key of the write
+ * being served (NULL: none), scoped like the actor, with one difference: the
+ * first job that writes an allowed audit entry claims it in its own
+ * transaction, and no job after it carries it. If that key was claimed before
+ * (a retry of a write that committed), the job fails with KAM_EREPLAYED and
+ * changes nothing. key must stay valid until the current callback returns;
+ * svc sets it before a handler runs and clears it after.
+ */
+void store_request_key(struct store *st, const uint8_t *key, size_t len);
+
+/*
+ * Revocations heard at once (db/listen.c): one more connection, outside the
+ * pool, LISTENs on kam_revoke, which deploy/sql/0007_notify.sql notifies in
+ * the transaction that revokes a session or deactivates a user. cb runs on the
+ * loop for each one heard. While that connection is down (kamd logs it and
+ * reconnects with backoff) nothing is heard and nothing is replayed later:
+ * the session check every request makes still refuses, on every instance.
+ */
+enum store_revoke_kind {
+	STORE_REVOKE_SESSION = 1,    /* id: a session revoked (logout, password change, deactivation) */
+	STORE_REVOKE_USER,           /* id: a user deactivated */
+};
+typedef void (*store_revoke_cb)(void *arg, enum store_revoke_kind kind, int64_t id);
+struct store_listen;
+/* Start listening with st's connection settings; close it before st. */
+int store_listen_open(struct store *st, store_revoke_cb cb, void *arg, struct store_listen **out) KAM_MUST_CHECK;
+/* Stop listening; the handles close and the memory goes on the loop. Accepts NULL. */
+void store_listen_close(struct store_listen *l);
 
 /* Start connecting the pool (asynchronously; requests queue until a connection is up). */
 int store_open(struct uv_loop_s *loop, const struct store_config *cfg, struct store **out) KAM_MUST_CHECK;
@@ -121,6 +151,10 @@ int store_password_update(struct store *st, int64_t user_id, const char *passwor
 
 /* Write one entry on its own (denied attempts, failed logins). */
 int store_audit_write(struct store *st, const struct audit_entry *audit, store_done_cb cb, void *arg) KAM_MUST_CHECK;
+/* Issue 7 (db/sql_rls.c): whether the acting user claimed this request key in the last 24 h:
+ * 0 if so, KAM_ENOTFOUND if not. */
+int store_request_key_seen(struct store *st, const uint8_t *key, size_t len, store_done_cb cb,
+			   void *arg) KAM_MUST_CHECK;
 
 /* ---- users (db/sql_user.c) ---- */
 

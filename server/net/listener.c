@@ -232,6 +232,11 @@ void net_shutdown(struct net *n, void (*cb)(void *arg), void *arg)
 		net_close_own_handles(n);
 }
 
+size_t net_close_sessions(struct net *n, int64_t session_id, int64_t user_id)
+{
+	return n ? sessions_revoke(n, session_id, user_id) : 0;
+}
+
 void net_free(struct net *n)
 {
 	if (!n)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <uv.h>
 
@@ -47,6 +48,13 @@ void net_drain(struct net *n);
 size_t net_inflight(const struct net *n);
 /* Flush and close every session, then close the layer's own handles; cb once all are closed. */
 void net_shutdown(struct net *n, void (*cb)(void *arg), void *arg);
+/*
+ * Issue 7: a session was revoked (session_id) or a user deactivated (user_id; 0:
+ * not this kind): end every connection acting for it (session_set_principal). An
+ * idle one gets one UNAUTHENTICATED error with id 0, then closes; a busy one stops
+ * reading, answers what it holds, then gets the error. Returns how many.
+ */
+size_t net_close_sessions(struct net *n, int64_t session_id, int64_t user_id);
 /* After the loop has stopped: free what net_start allocated. Accepts NULL. */
 void net_free(struct net *n);
 

@@ -77,5 +77,7 @@ void sessions_pause(struct net *n);
 void sessions_close_all(struct net *n);
 /* The kick handle's callback. */
 void sessions_on_kick(uv_idle_t *h);
+/* Issue 7: end the sessions acting for session_id or user_id (net_close_sessions). */
+size_t sessions_revoke(struct net *n, int64_t session_id, int64_t user_id);
 
 #endif

@@ -54,6 +54,11 @@ struct kam_session {
 	bool counted;                  /* counted in net->peers under addr */
 	const char *busy_msg;          /* which limit */
 	bool kicked;                   /* on net->kick_head */
+	/* Issue 7: what the last session check said this connection acts for (0: nothing), and
+	 * whether that was revoked since: no more reading, the error once the last reply is out. */
+	int64_t session_id;
+	int64_t user_id;
+	bool revoked;
 	struct kam_buf in;             /* decrypted bytes: at most one partial frame plus a read */
 	struct kam_buf out;            /* one encoded response, reused */
 	size_t queued;                 /* bytes handed to uv_write and not yet written */
@@ -295,7 +300,7 @@ static bool session_wants_input(const struct kam_session *s)
 {
 	if (s->state != SESSION_HANDSHAKE && s->state != SESSION_OPEN)
 		return false;
-	if (s->net->draining)
+	if (s->net->draining || s->revoked)
 		return false;
 	return s->queued <= s->net->max_queued_output &&
 	       s->inflight < (s->authenticated ? s->net->max_inflight : NET_PRELOGIN_INFLIGHT);
@@ -420,6 +425,22 @@ void session_set_authenticated(struct kam_session *s, bool yes)
 {
 	s->authenticated = yes;
 	s->last_frame_ms = session_now(s);
+	if (!yes)
+		session_set_principal(s, 0, 0);   /* logged out here: its revocation is no news */
+}
+
+void session_set_principal(struct kam_session *s, int64_t session_id, int64_t user_id)
+{
+	s->session_id = session_id;
+	s->user_id = user_id;
+}
+
+/* The session ended in PostgreSQL: say so (id 0, as kam expects for what no request caused), close. */
+static void session_end_revoked(struct kam_session *s)
+{
+	session_reason(s, KAM_LOG_INFO, "session revoked");
+	session_refuse(s, KAM_STATUS_UNAUTHENTICATED, "session ended: it was revoked or its user deactivated; "
+		       "log in again", NULL);
 }
 
 void session_request_done(struct kam_session *s)
@@ -430,6 +451,10 @@ void session_request_done(struct kam_session *s)
 	}
 	s->inflight--;
 	s->net->inflight--;
+	if (s->revoked && s->inflight == 0 && session_is_open(s)) {
+		session_end_revoked(s);   /* issue 7: the last reply went out before it */
+		return;
+	}
 	/* Resuming defers the pump (kick): svc is on the stack and must not be re-entered. */
 	session_update_reading(s);
 }
@@ -702,6 +727,25 @@ void sessions_pause(struct net *n)
 {
 	for (struct kam_session *s = n->sessions; s; s = s->next)
 		session_update_reading(s);
+}
+
+size_t sessions_revoke(struct net *n, int64_t session_id, int64_t user_id)
+{
+	size_t count = 0;
+
+	/* Closing only starts here: the list loses a session in its close callback, later. */
+	for (struct kam_session *s = n->sessions; s; s = s->next) {
+		if (s->state != SESSION_OPEN || s->revoked ||
+		    !((session_id && s->session_id == session_id) || (user_id && s->user_id == user_id)))
+			continue;
+		s->revoked = true;
+		count++;
+		if (s->inflight == 0)
+			session_end_revoked(s);
+		else
+			session_update_reading(s);
+	}
+	return count;
 }
 
 void sessions_close_all(struct net *n)

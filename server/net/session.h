@@ -8,6 +8,7 @@
 #define KAMD_SESSION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "model.h"
@@ -35,5 +36,11 @@ bool session_is_authenticated(const struct kam_session *s);
 /* The client's address as limits count it: IPv4, or the /64 of IPv6 ("" if unknown).
  * Valid while a reference is held. */
 const char *session_addr(const struct kam_session *s);
+
+/* -- faults and scale-out (issue 7) -- */
+/* After a successful session check (or login): the session and the user this connection now
+ * acts for (0: not known), so that their revocation, heard from PostgreSQL, closes it
+ * (net_close_sessions). session_set_authenticated(s, false) forgets them. */
+void session_set_principal(struct kam_session *s, int64_t session_id, int64_t user_id);
 
 #endif

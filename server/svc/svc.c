@@ -232,7 +232,7 @@ static void call_end(struct svc_call *c)
 {
 	kam_log(KAM_LOG_DEBUG, c->peer, "%s %s #%llu -> %s", c->who.username[0] ? c->who.username : "-",
 		kam_op_str(c->req.op), (unsigned long long)c->req.id,
-		c->resp.error.code ? kam_status_str(c->resp.error.code) : "ok");
+		c->resp.error.code ? kam_status_str(c->resp.error.code) : c->resp.replayed ? "replayed" : "ok");
 	if (session_is_open(c->session))
 		send_reply(c);
 	wipe_secrets(c);
@@ -250,11 +250,60 @@ void svc_reply(struct svc_call *c)
 	call_end(c);
 }
 
+/* ---- issue 7: a keyed write applied before is answered "replayed" ---- */
+
+/* The answer to a write whose request key was used before: success, no body, nothing changed now. */
+static void reply_replayed(struct svc_call *c)
+{
+	kam_log(KAM_LOG_INFO, c->peer, "%s #%llu by %s: already applied under its request key",
+		kam_op_str(c->req.op), (unsigned long long)c->req.id, c->who.username);
+	c->resp.id = c->req.id;
+	c->resp.op = KAM_OP_NONE;
+	c->resp.error = (struct kam_error){ KAM_STATUS_OK, "", "" };
+	c->resp.replayed = true;
+	call_end(c);
+}
+
+/* A write that carries a request key, from an authenticated caller: its key is the store's business. */
+static bool keyed_write(const struct svc_call *c)
+{
+	return c->req.key_len > 0 && kam_op_kind(c->req.op) == KAM_OP_KIND_WRITE && c->who.user_id > 0;
+}
+
+/*
+ * A retry may be refused by what its first attempt changed (a version that
+ * moved on, a barrier already cleared, a team the caller left) before its
+ * write, and so before its key is claimed. A keyed write refused that way asks
+ * the store whether its key was claimed: if so it was applied, and the answer
+ * is "replayed", not the refusal. Statuses that say nothing about it
+ * (unavailable, internal) stand as they are.
+ */
+static bool refusal_may_be_replay(const struct svc_call *c, enum kam_status code)
+{
+	return keyed_write(c) && (code == KAM_STATUS_CONFLICT || code == KAM_STATUS_NOT_FOUND ||
+				  code == KAM_STATUS_INVALID_ARGUMENT || code == KAM_STATUS_PERMISSION_DENIED);
+}
+
+static void on_refused_key_seen(void *arg, int err)
+{
+	struct svc_call *c = arg;
+
+	if (err == 0) {
+		reply_replayed(c);
+		return;
+	}
+	if (err != KAM_ENOTFOUND)
+		kam_log(KAM_LOG_WARN, c->peer, "cannot check the request key of refused %s #%llu: %s",
+			kam_op_str(c->req.op), (unsigned long long)c->req.id, kam_strerror(err));
+	call_end(c);   /* the refusal in c->resp stands */
+}
+
 void svc_reply_error(struct svc_call *c, enum kam_status code, const char *field, const char *fmt, ...)
 {
 	char line[SVC_MSG_MAX];
 	const char *msg;
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -263,6 +312,13 @@ void svc_reply_error(struct svc_call *c, enum kam_status code, const char *field
 	c->resp.id = c->req.id;
 	c->resp.op = KAM_OP_NONE;
 	c->resp.error = (struct kam_error){ code, msg ? msg : MSG_INTERNAL, field ? field : "" };
+	if (refusal_may_be_replay(c, code) && session_is_open(c->session)) {
+		rc = store_request_key_seen(svc.st, c->req.key, c->req.key_len, on_refused_key_seen, c);
+		if (rc == 0)
+			return;
+		on_refused_key_seen(c, rc);
+		return;
+	}
 	call_end(c);
 }
 
@@ -319,6 +375,9 @@ void svc_fail_store(struct svc_call *c, int err)
 		return;
 	case KAM_EUNAUTH:
 		svc_reply_error(c, KAM_STATUS_UNAUTHENTICATED, NULL, MSG_SESSION_GONE);
+		return;
+	case KAM_EREPLAYED:   /* issue 7: the write's request key was claimed before */
+		reply_replayed(c);
 		return;
 	default:
 		kam_log(KAM_LOG_ERROR, c->peer, "%s #%llu failed: %s", kam_op_str(c->req.op),
@@ -476,7 +535,11 @@ static void on_session_checked(void *arg, int err, const struct kam_principal *w
 	if (session_is_open(c->session))
 		session_set_authenticated(c->session, true);
 	store_act_as(svc.st, c->who.user_id);   /* issue 7: row-level security for this request's jobs */
+	/* Issue 7: a write's key goes with its act (a key on a read means nothing). c may be
+	 * gone once the handler returns: the key is the store's only until then. */
+	store_request_key(svc.st, keyed_write(c) ? c->req.key : NULL, c->req.key_len);
 	run_handler(c);
+	store_request_key(svc.st, NULL, 0);
 }
 
 static void authenticate(struct svc_call *c)

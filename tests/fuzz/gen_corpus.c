@@ -145,6 +145,12 @@ static int requests(const char *dir)
 	r = (struct kam_request){ .id = 101, .op = KAM_OP_USER_UNLOCK };
 	r.u.user_unlock.username = "bob";
 	rc |= put_request(dir, "user_unlock", &r);
+	/* -- faults (issue 7): a write with its idempotency key -- */
+	r = (struct kam_request){ .id = 6, .op = KAM_OP_ACCOUNT_ADD, .key_len = KAM_REQUEST_KEY_MIN };
+	memcpy(r.key, "idem-key-0123456", KAM_REQUEST_KEY_MIN);
+	r.u.account_add.name = "Acme GmbH";
+	r.u.account_add.tier = KAM_TIER_TOP;
+	rc |= put_request(dir, "account_add_keyed", &r);
 	return rc;
 }
 
@@ -274,6 +280,9 @@ static int responses(const char *dir)
 	r.u.user_unlock.failures = 7;
 	r.u.user_unlock.locked_until = 1700000900;
 	rc |= put_response(dir, "user_unlock", &r);
+	/* -- faults (issue 7): a keyed write applied before -- */
+	r = (struct kam_response){ .id = 6, .op = KAM_OP_NONE, .replayed = true };
+	rc |= put_response(dir, "replayed", &r);
 	return rc;
 }
 

@@ -1,15 +1,21 @@
 """kam on a dropped connection (issue 7): a read whose connection drops before
 its answer is sent once more on a new connection, and succeeds; a write is
-never sent twice (it may have been applied), it fails with exit 7 and a clear
-line; a read dropped twice fails with exit 7 too. A TCP proxy between kam and
-kamd drops connections: it passes the TLS handshake (client hello, server's
-flight, client's finish) and closes both sides when the answer comes back."""
+sent once more too, with the same request key, so kamd applies it once (the
+retry answers "already applied"); a read dropped twice fails with exit 7, and
+a write dropped twice fails with exit 7 naming its key, which finishes it with
+--request-key. A TCP proxy between kam and kamd drops connections: it passes
+the TLS handshake (client hello, server's flight, client's finish) and closes
+both sides when the answer comes back."""
 
+import json
+import re
 import socket
 import threading
 
 import kamtest
 from kamtest import Kam, Kamd, TestCase, setUpModule, tearDownModule  # noqa: F401
+
+REPLAYED = "kam: already applied (the first answer was lost); nothing changed now"
 
 
 class DroppingProxy:
@@ -99,14 +105,60 @@ class ClientRetry(TestCase):
             self.assertEqual((proxy.connections, proxy.dropped), (2, 1), args)
         self.assertIn("Acme", k.run("account", "show", "Acme").out)
 
-    def test_a_write_is_never_sent_twice(self):
+    def keys(self):
+        return int(kamtest.ENV.psql("SELECT count(*) FROM request_keys")[0][0])
+
+    def test_a_write_is_retried_once_with_its_key(self):
+        proxy, k = self.through()
+        before, keys = self.version(), self.keys()
+        self.arm(proxy, 1)
+        r = k.run("account", "set", "Acme", "notes=sent twice, applied once")
+        # The first attempt was applied and its answer lost; the retry, with the same key, says so.
+        self.assertEqual((r.rc, r.out, r.err), (0, "", REPLAYED + "\n"))
+        self.assertEqual((proxy.connections, proxy.dropped), (2, 1))
+        self.assertEqual(self.version(), before + 1)
+        self.assertEqual(self.keys(), keys + 1, "one key, claimed once")
+        # A new row, the same: one barrier.
+        self.arm(proxy, 1)
+        r = k.run("barrier", "add", "Acme", "--kind", "other", "dropped barrier")
+        self.assertEqual((r.rc, r.err), (0, REPLAYED + "\n"))
+        self.assertEqual(kamtest.ENV.psql("SELECT count(*) FROM barriers WHERE description = 'dropped barrier'"),
+                         [["1"]])
+        self.assertEqual(kamtest.ENV.psql("SELECT count(*) FROM audit_log WHERE action = 'barrier.add' "
+                                          "AND detail::text LIKE '%dropped barrier%'"), [["1"]])
+
+    def test_a_write_dropped_twice_names_its_key(self):
         proxy, k = self.through()
         before = self.version()
-        self.arm(proxy, 1)
-        r = k.run("account", "set", "Acme", "notes=sent once")
-        self.assertOneError(r, 7, "closed the connection")
-        self.assertEqual((proxy.connections, proxy.dropped), (1, 1))
+        self.arm(proxy, 2)
+        r = k.run("account", "set", "Acme", "notes=dropped twice")
+        self.assertOneError(r, 7, "closed the connection", "may or may not have been applied", "--request-key")
+        self.assertEqual((proxy.connections, proxy.dropped), (2, 2))
         self.assertEqual(self.version(), before + 1)   # it reached kamd, and was applied once
+        key = re.search(r"--request-key ([0-9a-f]{32})\b", r.err).group(1)
+        # Finishing it with that key changes nothing more ...
+        r = k.run("account", "set", "Acme", "notes=dropped twice", globals_=("--request-key", key))
+        self.assertEqual((r.rc, r.err), (0, REPLAYED + "\n"))
+        self.assertEqual(self.version(), before + 1)
+        # ... and --json carries the key in the error too.
+        self.arm(proxy, 2)
+        r = k.run("account", "set", "Acme", "notes=dropped twice again", json=True)
+        self.assertEqual(r.rc, 7)
+        err = json.loads(r.out)["error"]
+        self.assertEqual(err["code"], "unavailable")
+        self.assertRegex(err["request_key"], r"^[0-9a-f]{32}$")
+        self.assertIn(err["request_key"], r.err)
+        self.assertEqual(self.version(), before + 2)
+
+    def test_a_login_is_never_sent_twice(self):
+        proxy, k = self.through()
+        sessions = int(kamtest.ENV.psql("SELECT count(*) FROM sessions")[0][0])
+        self.arm(proxy, 1)
+        r = k.run("login", kamtest.GM, "--password-stdin", stdin=kamtest.PASSWORD + "\n")
+        self.assertOneError(r, 7, "closed the connection")
+        self.assertNotIn("request-key", r.err)
+        self.assertEqual((proxy.connections, proxy.dropped), (1, 1))
+        self.assertEqual(int(kamtest.ENV.psql("SELECT count(*) FROM sessions")[0][0]), sessions + 1)
 
     def test_a_read_dropped_twice_fails_clearly(self):
         proxy, k = self.through()

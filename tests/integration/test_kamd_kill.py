@@ -1,9 +1,11 @@
-"""kamd killed with SIGKILL under a write load (issue 7). Every write a client
-saw acknowledged is there with its audit entry, every other one entirely or
-not at all (act and audit row share one transaction), the audit chain
+"""kamd killed with SIGKILL under a keyed write load (issue 7). Writers finish
+every write that failed by sending it again with its request key until the
+restarted kamd answers, so a write whose answer the kill lost is resolved,
+not guessed: every write acknowledged, first time or after retries, is there
+exactly once with exactly one audit entry (faultload.py), the audit chain
 verifies after every restart, and the restarted daemon serves within 2 s.
-Short form: KAM_FAULT_KILLS (default 3) kills; tests/faults/long.sh runs 20
-with 50 writers."""
+Short form: KAM_FAULT_KILLS (default 3) kills under KAM_FAULT_WRITERS (default
+50) writers; tests/faults/long.sh runs 20."""
 
 import time
 

@@ -1,10 +1,13 @@
 """PostgreSQL restarted under load (issue 7): `pg_ctl restart -m immediate`
 while clients write. Every request either succeeds (exit 0) or gets a
-retryable error (exit 7, never a false success); every acknowledged write is
-there with its audit entry, every unacknowledged one entirely or not at all;
+retryable error (exit 7, never a false success). A commit whose
+acknowledgement was lost is resolved, not guessed: the writers send a failed
+write again with its request key until kamd answers, and every write is
+there exactly once with exactly one audit entry (faultload.py), none twice;
 kamd reconnects by itself (backoff 100 ms to 2 s) within 5 s of PostgreSQL
 accepting connections, and the audit chain verifies afterwards. Short form:
-KAM_FAULT_RESTARTS (default 3) restarts; tests/faults/long.sh runs 10."""
+KAM_FAULT_RESTARTS (default 3) restarts under KAM_FAULT_WRITERS (default 50)
+writers; tests/faults/long.sh runs 10."""
 
 import faultload
 import kamtest

@@ -1107,6 +1107,96 @@ TEST(response_audit_shapes)
 	kam_arena_free(&a);
 }
 
+/* ---- faults (issue 7): request keys, replayed answers, the op kinds ---- */
+
+TEST(request_key_bounds)
+{
+	static const size_t ok[] = { 0, KAM_REQUEST_KEY_MIN, 32, KAM_REQUEST_KEY_MAX };
+	static const size_t bad[] = { 1, KAM_REQUEST_KEY_MIN - 1, KAM_REQUEST_KEY_MAX + 1, 200 };
+	struct kam_request in = { .id = 3, .op = KAM_OP_ACCOUNT_ADD, .has_token = true }, out;
+	struct kam_arena a;
+	struct kam_buf b;
+	uint8_t wire[512];
+	const char *why = NULL, *field = NULL;
+	size_t n;
+
+	in.u.account_add.name = "Acme";
+	in.u.account_add.tier = KAM_TIER_TOP;
+	memcpy(in.token, token_a, KAM_TOKEN_LEN);
+	kam_arena_init(&a);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		in.key_len = ok[i];
+		for (size_t k = 0; k < ok[i]; k++)
+			in.key[k] = (uint8_t)(0xa0 + k);
+		ASSERT_EQ(request_round_trip(&in, &a, &out, NULL, NULL), 0);
+		ASSERT_EQ(out.key_len, ok[i]);
+		ASSERT_MEM_EQ(out.key, in.key, ok[i]);
+		ASSERT_STR_EQ(out.u.account_add.name, "Acme");
+	}
+	/* The encoder cannot make a key longer than the struct holds. */
+	in.key_len = KAM_REQUEST_KEY_MAX + 1;
+	kam_buf_init(&b);
+	ASSERT_EQ(msg_request_encode(&in, &b), KAM_EINVAL);
+	kam_buf_free(&b);
+	/* By hand: Request { id: 4, request_key: n bytes, whoami {} }. */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = 0;
+		wire[n++] = 0x08, wire[n++] = 0x04;
+		wire[n++] = 0x1a;
+		if (bad[i] >= 0x80)
+			wire[n++] = (uint8_t)(0x80 | (bad[i] & 0x7f)), wire[n++] = (uint8_t)(bad[i] >> 7);
+		else
+			wire[n++] = (uint8_t)bad[i];
+		memset(wire + n, 0x5a, bad[i]);
+		n += bad[i];
+		wire[n++] = 0x62, wire[n++] = 0x00;
+		ASSERT_EQ(msg_request_decode(wire, n, &a, &out, &why, &field), KAM_EINVAL);
+		ASSERT_STR_EQ(field, "request_key");
+		ASSERT(strstr(why, "16 to 64 bytes") != NULL);
+		ASSERT_EQ(out.id, 4);
+		ASSERT_EQ(out.key_len, 0);
+	}
+	kam_arena_free(&a);
+}
+
+TEST(response_replayed)
+{
+	struct kam_response in = { .id = 12, .op = KAM_OP_NONE, .replayed = true }, out;
+	struct kam_arena a;
+
+	kam_arena_init(&a);
+	ASSERT_EQ(response_round_trip(&in, &a, &out), 0);
+	ASSERT_EQ(out.id, 12);
+	ASSERT(out.replayed);
+	ASSERT_EQ(out.op, KAM_OP_NONE);
+	ASSERT_EQ(out.error.code, KAM_STATUS_OK);
+	in = (struct kam_response){ .id = 13, .op = KAM_OP_LOGOUT };
+	ASSERT_EQ(response_round_trip(&in, &a, &out), 0);
+	ASSERT(!out.replayed);
+	kam_arena_free(&a);
+}
+
+TEST(op_kinds)
+{
+	static const enum kam_op reads[] = { KAM_OP_WHOAMI, KAM_OP_ACCOUNT_SHOW, KAM_OP_PROJECT_SHOW,
+					     KAM_OP_REVIEW_TEAM, KAM_OP_AUDIT_VERIFY };
+	static const enum kam_op writes[] = { KAM_OP_ACCOUNT_ADD, KAM_OP_ACCOUNT_SET, KAM_OP_BARRIER_CLEAR,
+					      KAM_OP_PROJECT_ADVANCE, KAM_OP_IMPORT, KAM_OP_USER_UNLOCK };
+	static const enum kam_op once[] = { KAM_OP_LOGIN, KAM_OP_EXPORT, KAM_OP_USER_PASSWD };
+
+	/* Every operation has a kind: a new one must say whether it may be sent twice. */
+	for (int op = KAM_OP_NONE + 1; op < KAM_OP__COUNT; op++)
+		ASSERT_NE(kam_op_kind((enum kam_op)op), KAM_OP_KIND_NONE);
+	ASSERT_EQ(kam_op_kind(KAM_OP_NONE), KAM_OP_KIND_NONE);
+	ASSERT_EQ(kam_op_kind(KAM_OP__COUNT), KAM_OP_KIND_NONE);
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+		ASSERT_EQ(kam_op_kind(reads[i]), KAM_OP_KIND_READ);
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		ASSERT_EQ(kam_op_kind(writes[i]), KAM_OP_KIND_WRITE);
+	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++)
+		ASSERT_EQ(kam_op_kind(once[i]), KAM_OP_KIND_ONCE);
+}
+
 TEST_MAIN(TEST_ENTRY(request_login), TEST_ENTRY(request_empty_bodies_with_token),
 	  TEST_ENTRY(request_user_add), TEST_ENTRY(request_account_add),
 	  TEST_ENTRY(request_account_list), TEST_ENTRY(request_account_show),
@@ -1125,4 +1215,6 @@ TEST_MAIN(TEST_ENTRY(request_login), TEST_ENTRY(request_empty_bodies_with_token)
 	  /* -- layers (issue 3) -- */
 	  TEST_ENTRY(request_layer_shapes), TEST_ENTRY(response_layers_and_review),
 	  /* -- audit and churn (issue 4) -- */
-	  TEST_ENTRY(request_audit_shapes), TEST_ENTRY(response_audit_shapes))
+	  TEST_ENTRY(request_audit_shapes), TEST_ENTRY(response_audit_shapes),
+	  /* -- faults (issue 7) -- */
+	  TEST_ENTRY(request_key_bounds), TEST_ENTRY(response_replayed), TEST_ENTRY(op_kinds))
