@@ -1,8 +1,9 @@
 /*
  * Internal to db/: a job is what the store queues and a connection runs, one
- * or more prepared statements sent back to back and one pipeline sync, which
- * makes them one implicit transaction. Also the statement tables the
- * sql_<aggregate>.c files expose and the PGresult helpers they convert with.
+ * or more prepared statements sent back to back. Jobs sent together share one
+ * pipeline sync, which makes them one implicit transaction (group commit).
+ * Also the statement tables the sql_<aggregate>.c files expose and the
+ * PGresult helpers they convert with.
  */
 #ifndef KAMD_DB_JOB_H
 #define KAMD_DB_JOB_H
@@ -94,8 +95,16 @@ struct pg_job {
 	int build_err;              /* first error while binding; pool_submit reports it */
 	int err;                    /* first error result; later statements were aborted */
 	uint64_t deadline;          /* loop time at which a job still waiting for a connection fails */
+	uint64_t timeout_ms;        /* issue 7: how long its answer may take once sent; pool_submit
+	                             * raises it to the request timeout, pg_job_long beyond */
 	int64_t actor;              /* issue 7: the user row-level security sees (0: none); sent first */
 	int cur;                    /* statement whose results are arriving (-1: the actor's) */
+	/* Group commit (issue 5): jobs sent together share one sync, so one transaction and one
+	 * commit flush; see pgconn.c. */
+	bool sync_after;            /* the batch's last job: a pipeline sync follows it */
+	bool solo;                  /* its batch failed because of another job: run it in a sync of its own */
+	bool txn_failed;            /* one of its statements failed, aborting the batch's transaction */
+	bool batch_victim;          /* ... with a serialization failure or deadlock: batching may have caused it */
 	int nstmts;
 	struct pg_job_stmt stmts[PG_JOB_MAX_STMTS];
 };
@@ -103,6 +112,15 @@ struct pg_job {
 /* A job for st; KAM_ECANCELED once the store is closing. */
 int pg_job_new(struct store *st, pg_finish_fn finish, void *arg, struct pg_job **out) KAM_MUST_CHECK;
 void pg_job_free(struct pg_job *job);
+
+/* Issue 7: a verify, export or import page over a big store may run this long on a busy server;
+ * a dead one is still noticed within it. */
+#define PG_JOB_LONG_MS 120000
+/* Mark a job that may run long, so the request timeout does not cut it off. */
+static inline void pg_job_long(struct pg_job *job)
+{
+	job->timeout_ms = PG_JOB_LONG_MS;
+}
 
 /*
  * Append a statement, then bind its parameters in order. Binding copies into

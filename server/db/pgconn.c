@@ -1,8 +1,9 @@
 /*
  * One PostgreSQL connection on the event loop, the only place libpq and libuv
  * meet: names resolved with uv_getaddrinfo, PQconnectPoll on a uv_poll, every
- * statement prepared, then jobs pipelined with one sync each. It must never
- * block the loop, nor report success for a job whose sync it did not see.
+ * statement prepared, then jobs pipelined, those sent in one dispatch round
+ * sharing one sync (a group commit). It must never block the loop, nor report
+ * success for a job whose sync (its commit) it did not see.
  */
 #include <arpa/inet.h>
 #include <assert.h>
@@ -21,8 +22,8 @@
 
 /* libpq leaves connect_timeout to whoever drives PQconnectPoll; this covers preparing too. */
 #define PG_CONNECT_TIMEOUT_MS 10000
-/* A connection that answers nothing for this long is stuck or gone: our statements take milliseconds. */
-#define PG_ANSWER_TIMEOUT_MS 30000
+/* Jobs sharing one sync at most: bounds the work one failing job makes the others redo. */
+#define PG_BATCH_MAX_JOBS 32
 /* Reconnect backoff: a quick first retry, doubling up to a cap so recovery is noticed within 2 s. */
 #define PG_BACKOFF_MIN_MS 100
 #define PG_BACKOFF_MAX_MS 2000
@@ -130,8 +131,9 @@ static void conn_fail_jobs(struct pg_conn *c, int err)
 {
 	struct pg_job *job = c->head, *next;
 
-	c->head = c->tail = NULL;
+	c->head = c->tail = c->recv = NULL;
 	c->n_jobs = 0;
+	c->batch_n = 0;
 	for (; job; job = next) {
 		next = job->next;
 		job->next = NULL;
@@ -235,21 +237,65 @@ static void conn_watch_or_fail(struct pg_conn *c, int events)
 		conn_fail(c, "cannot watch the socket", kam_strerror(err));
 }
 
+/*
+ * Issue 7: the answer awaited is the sync of the head's batch, and it may take
+ * the longest timeout among that batch's jobs: the request timeout, or more
+ * for the few jobs marked long (pg_job_long). A server that says nothing for
+ * that long is stuck or gone (a black hole): the connection is dropped.
+ */
+static uint64_t conn_answer_timeout(const struct pg_conn *c)
+{
+	uint64_t ms = c->st->request_timeout_ms;
+
+	for (const struct pg_job *job = c->head; job; job = job->next) {
+		if (job->timeout_ms > ms)
+			ms = job->timeout_ms;
+		if (job->sync_after)
+			break;
+	}
+	return ms;
+}
+
+/* The timer's repeat holds the timeout it was armed with (conn_arm_answer_timeout). */
 static void on_answer_timeout(uv_timer_t *t)
 {
+	struct pg_conn *c = t->data;
+	uint64_t waited = uv_timer_get_repeat(t), need = conn_answer_timeout(c);
 	char why[64];
 
-	snprintf(why, sizeof(why), "nothing from the server for %d s", PG_ANSWER_TIMEOUT_MS / 1000);
-	conn_fail(t->data, "no answer", why);
+	if (need > waited) {   /* a longer job joined the batch after the timer started */
+		uv_timer_start(t, on_answer_timeout, need - waited, need);
+		return;
+	}
+	snprintf(why, sizeof(why), "nothing from the server for %llu ms", (unsigned long long)waited);
+	conn_fail(c, "no answer", why);
 }
 
 /* While jobs are outstanding, each answer (or the first send) restarts the answer timeout. */
 static void conn_arm_answer_timeout(struct pg_conn *c)
 {
-	if (c->n_jobs)
-		uv_timer_start(&c->timer, on_answer_timeout, PG_ANSWER_TIMEOUT_MS, 0);
-	else
+	uint64_t ms;
+
+	if (!c->n_jobs) {
 		uv_timer_stop(&c->timer);
+		return;
+	}
+	ms = conn_answer_timeout(c);
+	uv_timer_start(&c->timer, on_answer_timeout, ms, ms);
+}
+
+/* End the open batch: the sync makes its jobs one transaction, committed with one flush. */
+static bool conn_seal(struct pg_conn *c)
+{
+	if (!c->tail || c->tail->sync_after)
+		return true;
+	if (!PQpipelineSync(c->pg)) {
+		conn_fail(c, "cannot send", NULL);
+		return false;
+	}
+	c->tail->sync_after = true;
+	c->batch_n = 0;
+	return true;
 }
 
 void pg_conn_flush(struct pg_conn *c)
@@ -257,6 +303,8 @@ void pg_conn_flush(struct pg_conn *c)
 	int r;
 
 	if (!conn_live(c))
+		return;
+	if (c->state == PGC_READY && !conn_seal(c))
 		return;
 	c->unflushed = false;
 	r = PQflush(c->pg);
@@ -452,7 +500,10 @@ static void conn_prepare_result(struct pg_conn *c, PGresult *r)
 
 /* ---- jobs ---- */
 
-/* Issue 7: the acting user first, in the job's sync; its result is skipped (cur -1). */
+/*
+ * Issue 7: the acting user first, its result skipped (cur -1). Always sent, 0
+ * for none: in a shared transaction a job must not inherit the previous one's.
+ */
 static bool conn_send_actor(struct pg_conn *c, struct pg_job *job)
 {
 	char actor[24];
@@ -467,20 +518,31 @@ static bool conn_send_actor(struct pg_conn *c, struct pg_job *job)
 	return true;
 }
 
+/*
+ * Jobs join the open batch until the dispatcher flushes (pg_conn_flush seals
+ * it) or it holds PG_BATCH_MAX_JOBS. A solo job (its batch failed because of
+ * another) gets a sync of its own.
+ */
 void pg_conn_send(struct pg_conn *c, struct pg_job *job)
 {
 	assert(c->state == PGC_READY);
+	if (job->solo && !conn_seal(c)) {
+		pool_job_done(job, KAM_EUNAVAIL);
+		return;
+	}
 	job->next = NULL;
-	job->cur = 0;
+	job->sync_after = job->txn_failed = job->batch_victim = false;
 	if (c->tail)
 		c->tail->next = job;
 	else
 		c->head = job;
 	c->tail = job;
+	if (!c->recv)
+		c->recv = job;
 	if (c->n_jobs++ == 0)
 		conn_arm_answer_timeout(c);
 	c->unflushed = true;
-	if (job->actor > 0 && !conn_send_actor(c, job))
+	if (!conn_send_actor(c, job))
 		return;
 	for (int i = 0; i < job->nstmts; i++) {
 		const struct pg_job_stmt *s = &job->stmts[i];
@@ -490,32 +552,83 @@ void pg_conn_send(struct pg_conn *c, struct pg_job *job)
 			return;
 		}
 	}
-	if (!PQpipelineSync(c->pg))
-		conn_fail(c, "cannot send", NULL);
+	if (job->solo || ++c->batch_n >= PG_BATCH_MAX_JOBS)
+		(void)conn_seal(c);
+}
+
+/*
+ * A sync arrived: the batch from the head through the job marked sync_after
+ * committed, or rolled back if a statement failed. Committed, every job gets
+ * its own outcome. Rolled back, the job whose statement failed gets its error
+ * and the others, whose work was undone with it, run again alone; a
+ * serialization failure or deadlock may be the batch's own doing, so then all
+ * run again alone.
+ */
+static void conn_batch_done(struct pg_conn *c)
+{
+	struct pg_job *first = c->head, *last = first, *job, *next, *culprit = NULL;
+	struct pg_job *again = NULL, **again_tail = &again, *done = NULL, **done_tail = &done;
+	size_t n = 1;
+
+	while (last && !last->sync_after) {
+		last = last->next;
+		n++;
+	}
+	if (!last) {
+		conn_fail(c, "sync without a request", "protocol out of step");
+		return;
+	}
+	c->head = last->next;
+	if (!c->head)
+		c->tail = NULL;
+	c->recv = c->head;
+	c->n_jobs -= n;
+	last->next = NULL;
+	conn_arm_answer_timeout(c);
+	for (job = first; job && !culprit; job = job->next) {
+		if (job->txn_failed)
+			culprit = job;
+	}
+	if (culprit && n > 1)
+		kam_log(KAM_LOG_DEBUG, c->name, "a batch of %zu rolled back: %zu run again alone", n,
+			culprit->batch_victim ? n : n - 1);
+	/* Split the batch; those to run again go back to the queue first: the callbacks below may queue more. */
+	for (job = first; job; job = next) {
+		next = job->next;
+		job->next = NULL;
+		if (culprit && n > 1 && (job != culprit || culprit->batch_victim)) {
+			*again_tail = job;
+			again_tail = &job->next;
+		} else {
+			*done_tail = job;
+			done_tail = &job->next;
+		}
+	}
+	pool_requeue(c->st, again);
+	for (job = done; job; job = next) {
+		next = job->next;
+		job->next = NULL;
+		if (!job->err && job->cur != job->nstmts)
+			job->err = KAM_EINTERNAL;
+		pool_job_done(job, job->err);
+	}
+	pool_kick(c->st);
 }
 
 static void conn_job_result(struct pg_conn *c, PGresult *r)
 {
-	struct pg_job *job = c->head;
+	struct pg_job *job = c->recv;
 	ExecStatusType s = PQresultStatus(r);
+	const char *state;
 
+	if (s == PGRES_PIPELINE_SYNC) {
+		PQclear(r);
+		conn_batch_done(c);
+		return;
+	}
 	if (!job) {
 		PQclear(r);
 		conn_fail(c, "result without a request", "protocol out of step");
-		return;
-	}
-	if (s == PGRES_PIPELINE_SYNC) {
-		PQclear(r);
-		c->head = job->next;
-		if (!c->head)
-			c->tail = NULL;
-		c->n_jobs--;
-		job->next = NULL;
-		if (!job->err && job->cur != job->nstmts)
-			job->err = KAM_EINTERNAL;
-		conn_arm_answer_timeout(c);
-		pool_job_done(job, job->err);
-		pool_kick(c->st);
 		return;
 	}
 	c->seen = true;
@@ -528,8 +641,13 @@ static void conn_job_result(struct pg_conn *c, PGresult *r)
 		job->stmts[job->cur].res = r;
 		return;
 	}
-	if (!job->err) {
-		/* PGRES_PIPELINE_ABORTED only follows an error, which set job->err. */
+	if (s == PGRES_FATAL_ERROR) {
+		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		job->txn_failed = true;
+		job->batch_victim = state && strncmp(state, "40", 2) == 0;
+	}
+	/* PGRES_PIPELINE_ABORTED follows an error in this job or in an earlier one of its batch. */
+	if (!job->err && s != PGRES_PIPELINE_ABORTED) {
 		job->err = s == PGRES_FATAL_ERROR && job->cur < job->nstmts
 			? pg_result_error(r, c->name, job->cur < 0 ? SQL_ACT_AS_STMT : job->stmts[job->cur].def->name)
 			: KAM_EINTERNAL;
@@ -548,8 +666,8 @@ static void conn_take_results(struct pg_conn *c)
 			if (!c->seen)   /* not ending a statement: nothing more is buffered */
 				break;
 			c->seen = false;
-			if (c->state == PGC_READY && c->head)
-				c->head->cur++;
+			if (c->state == PGC_READY && c->recv && ++c->recv->cur == c->recv->nstmts)
+				c->recv = c->recv->next;   /* NULL until the next job is sent */
 			continue;
 		}
 		if (c->state == PGC_PREPARING)

@@ -3,7 +3,8 @@
  * resolves host names with uv_getaddrinfo, connects with PQconnectPoll on a
  * uv_poll, prepares every statement, then runs jobs in pipeline mode, their
  * results arriving in the order they were sent (a FIFO, like PgBouncer's
- * OutstandingRequest list).
+ * OutstandingRequest list). Jobs sent in one round share one sync: a group
+ * commit (issue 5).
  */
 #ifndef KAMD_DB_PGCONN_H
 #define KAMD_DB_PGCONN_H
@@ -60,6 +61,8 @@ struct pg_conn {
 	int prep_i;                       /* PREPARING: statements whose result arrived */
 	bool unflushed;                   /* sent since the last flush */
 	struct pg_job *head, *tail;       /* sent, awaiting their sync */
+	struct pg_job *recv;              /* the first sent job with statements still unanswered */
+	int batch_n;                      /* jobs sent since the last sync (the open batch) */
 	size_t n_jobs;
 };
 
@@ -68,7 +71,8 @@ void pg_conn_init(struct pg_conn *c, struct store *st, int index);
 void pg_conn_start(struct pg_conn *c);
 /* Send a job (the connection is READY); on a send failure the connection fails, and the job with it. */
 void pg_conn_send(struct pg_conn *c, struct pg_job *job);
-/* Push what was sent to the socket; watch for writable while libpq still holds output. */
+/* Close the open batch with a sync, push what was sent to the socket; watch for writable
+ * while libpq still holds output. */
 void pg_conn_flush(struct pg_conn *c);
 /* The store is closing: fail the FIFO with KAM_ECANCELED and close every handle. */
 void pg_conn_stop(struct pg_conn *c);

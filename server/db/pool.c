@@ -64,6 +64,38 @@ void pool_job_done(struct pg_job *job, int err)
 	pg_job_free(job);
 }
 
+void pool_requeue(struct store *st, struct pg_job *list)
+{
+	struct pg_job *job, *next, *tail = NULL;
+
+	for (job = list; job; job = job->next) {
+		for (int i = 0; i < job->nstmts; i++) {
+			PQclear(job->stmts[i].res);
+			job->stmts[i].res = NULL;
+		}
+		job->err = 0;
+		job->sync_after = job->txn_failed = job->batch_victim = false;
+		job->solo = true;
+		tail = job;
+	}
+	if (!tail)
+		return;
+	if (st->closing) {
+		for (job = list; job; job = next) {
+			next = job->next;
+			job->next = NULL;
+			pool_job_done(job, KAM_ECANCELED);
+		}
+		return;
+	}
+	/* Their deadlines are older than any queued job's, so the queue stays ordered by deadline. */
+	tail->next = st->q_head;
+	st->q_head = list;
+	if (!st->q_tail)
+		st->q_tail = tail;
+	pool_kick(st);
+}
+
 void pool_release(struct store *st)
 {
 	void (*cb)(void *arg);
@@ -210,6 +242,7 @@ int store_open(uv_loop_t *loop, const struct store_config *cfg, struct store **o
 	st->n_conns = cfg->pool_size;
 	st->session_idle_s = cfg->session_idle_s;
 	st->session_absolute_s = cfg->session_absolute_s;
+	st->request_timeout_ms = STORE_QUEUE_WAIT_MS;   /* lead worktree only */
 	st->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)st;
 	if (!st->rng)
 		st->rng = 1;

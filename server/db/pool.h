@@ -19,6 +19,7 @@ struct store {
 	struct pg_hosts hosts;
 	int session_idle_s;
 	int session_absolute_s;
+	uint64_t request_timeout_ms;      /* issue 7: a job's wait for a connection, and for its answer */
 	int n_conns;
 	struct pg_conn *conns;
 	struct pg_job *q_head, *q_tail;   /* waiting for a connection to take them */
@@ -39,6 +40,9 @@ int pool_submit(struct pg_job *job) KAM_MUST_CHECK;
 void pool_kick(struct store *st);
 /* Finish a job (the caller's callback) and free it. */
 void pool_job_done(struct pg_job *job, int err);
+/* Issue 5: jobs (a list linked by next) whose batch rolled back because of another job: back to
+ * the front of the queue, in order, each to run in a sync of its own. */
+void pool_requeue(struct store *st, struct pg_job *list);
 /* A handle closed or a request completed; the last one after store_close frees the store. */
 void pool_release(struct store *st);
 /* A pseudo-random number for jitter. */
