@@ -26,6 +26,9 @@ enum kam_err {
 	KAM_EUNAVAIL,               /* database or daemon unavailable */
 	KAM_EINTERNAL,              /* unexpected failure: a bug */
 	KAM_ECANCELED,              /* operation abandoned (connection gone, shutdown) */
+	/* -- performance (issue 5): a fast-path guard refused; take the full path -- */
+	KAM_ERECHECK,               /* the session must be checked again (server only) */
+	KAM_EWATCH,                 /* the bulk-read watch did not admit a read (server only) */
 	KAM_ERR_LAST
 };
 

@@ -48,6 +48,7 @@ static const struct pg_stmt_set *const stmt_sets[] = {
 	&sql_audit_trail_set, &sql_churn_set, &sql_transfer_set,   /* audit and churn (issue 4) */
 	&sql_auth_set,     /* hostile clients (issue 6) */
 	&sql_rls_set,      /* faults and scale-out (issue 7) */
+	&sql_guard_set,    /* performance (issue 5) */
 };
 
 static const char *const state_names[PGC__COUNT] = {

@@ -195,7 +195,7 @@ int pool_submit(struct pg_job *job)
 	struct store *st = job->st;
 	int err = job->build_err;
 
-	if (!err && job->nstmts == 0)
+	if (!err && job->nstmts == job->first)   /* guards alone do nothing */
 		err = KAM_EINTERNAL;
 	for (int i = 0; !err && i < job->nstmts; i++) {
 		const struct pg_job_stmt *s = &job->stmts[i];

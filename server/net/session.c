@@ -66,6 +66,10 @@ struct kam_session {
 	char addr[PEER_KEY_LEN];       /* the address limits count (peers.h) */
 	struct kam_session *prev, *next;   /* net->sessions while the handle is open */
 	struct kam_session *kick_next;
+	/* Issue 5: what session_remember was told (valid: known). */
+	bool principal_valid;
+	uint8_t principal_token[KAM_SHA256_LEN];
+	struct kam_principal principal;
 };
 
 /* Ciphertext on its way out: the request and the bytes in one allocation, freed in on_write. */
@@ -420,6 +424,29 @@ void session_set_authenticated(struct kam_session *s, bool yes)
 {
 	s->authenticated = yes;
 	s->last_frame_ms = session_now(s);
+}
+
+void session_remember(struct kam_session *s, const uint8_t token_hash[KAM_SHA256_LEN],
+		      const struct kam_principal *who)
+{
+	memcpy(s->principal_token, token_hash, KAM_SHA256_LEN);
+	s->principal = *who;
+	s->principal_valid = true;
+}
+
+bool session_recall(const struct kam_session *s, const uint8_t token_hash[KAM_SHA256_LEN],
+		    struct kam_principal *who)
+{
+	if (!s->principal_valid || memcmp(s->principal_token, token_hash, KAM_SHA256_LEN) != 0)
+		return false;
+	*who = s->principal;
+	return true;
+}
+
+void session_forget(struct kam_session *s)
+{
+	s->principal_valid = false;
+	memset(s->principal_token, 0, sizeof(s->principal_token));
 }
 
 void session_request_done(struct kam_session *s)

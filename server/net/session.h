@@ -10,7 +10,9 @@
 #include <stdbool.h>
 
 #include "err.h"
+#include "hash.h"
 #include "model.h"
+#include "types.h"
 
 struct kam_session;
 
@@ -35,5 +37,18 @@ bool session_is_authenticated(const struct kam_session *s);
 /* The client's address as limits count it: IPv4, or the /64 of IPv6 ("" if unknown).
  * Valid while a reference is held. */
 const char *session_addr(const struct kam_session *s);
+
+/* -- performance (issue 5) -- */
+/*
+ * The principal the last full session check gave this connection, under the
+ * token's hash, so svc can take the fast path (a guard inside the request's
+ * first job) for the connection's next requests. Just memory: svc decides.
+ */
+void session_remember(struct kam_session *s, const uint8_t token_hash[KAM_SHA256_LEN],
+		      const struct kam_principal *who);
+/* True, filling who, if token_hash is the one remembered. */
+bool session_recall(const struct kam_session *s, const uint8_t token_hash[KAM_SHA256_LEN],
+		    struct kam_principal *who);
+void session_forget(struct kam_session *s);
 
 #endif
