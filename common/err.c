@@ -23,6 +23,8 @@ static const char *const kam_err_text[] = {
 	[KAM_EINTERNAL - KAM_ERR_BASE] = "internal error",
 	[KAM_ECANCELED - KAM_ERR_BASE] = "canceled",
 	[KAM_EREPLAYED - KAM_ERR_BASE] = "already applied under this request key",
+	[KAM_ERECHECK - KAM_ERR_BASE] = "session to be checked again",
+	[KAM_EWATCH - KAM_ERR_BASE] = "read not admitted by the bulk-read watch",
 };
 
 const char *kam_strerror(int err)

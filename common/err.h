@@ -27,6 +27,9 @@ enum kam_err {
 	KAM_EINTERNAL,              /* unexpected failure: a bug */
 	KAM_ECANCELED,              /* operation abandoned (connection gone, shutdown) */
 	KAM_EREPLAYED,              /* issue 7: a write's request key was used before: already applied */
+	/* -- performance (issue 5): a fast-path guard refused; take the full path -- */
+	KAM_ERECHECK,               /* the session must be checked again (server only) */
+	KAM_EWATCH,                 /* the bulk-read watch did not admit a read (server only) */
 	KAM_ERR_LAST
 };
 

@@ -9,6 +9,7 @@
 
 #include "db/job.h"
 #include "db/pool.h"
+#include "db/sql.h"
 #include "log.h"
 
 int pg_job_new(struct store *st, pg_finish_fn finish, void *arg, struct pg_job **out)
@@ -28,6 +29,7 @@ int pg_job_new(struct store *st, pg_finish_fn finish, void *arg, struct pg_job *
 	job->actor = st->actor;
 	kam_arena_init(&job->arena);
 	pg_job_take_key(job);   /* issue 7 */
+	sql_guard_attach(job);   /* issue 5: the fast path's checks, pending from svc */
 	*out = job;
 	return 0;
 }
@@ -123,7 +125,8 @@ void pg_job_bytes(struct pg_job *job, const void *p, size_t n)
 
 const PGresult *pg_job_result(const struct pg_job *job, int i)
 {
-	return i >= 0 && i < job->nstmts ? job->stmts[i].res : NULL;
+	i += job->first;
+	return i >= job->first && i < job->nstmts ? job->stmts[i].res : NULL;
 }
 
 int pg_job_rows(const struct pg_job *job, int i, int ncols)
@@ -133,7 +136,8 @@ int pg_job_rows(const struct pg_job *job, int i, int ncols)
 	/* A mismatch means the SQL and the C that reads it drifted apart: a bug. */
 	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQnfields(r) != ncols) {
 		log_error("db: statement %s returned %d columns, expected %d",
-			  i < job->nstmts ? job->stmts[i].def->name : "?", r ? PQnfields(r) : -1, ncols);
+			  i >= 0 && i + job->first < job->nstmts ? job->stmts[i + job->first].def->name : "?",
+			  r ? PQnfields(r) : -1, ncols);
 		return KAM_EINTERNAL;
 	}
 	return PQntuples(r);
@@ -202,6 +206,11 @@ int pg_sqlstate_error(const char *s)
 		return KAM_ENOTFOUND;
 	if (strcmp(s, "23514") == 0 || sqlstate_class(s, "22"))   /* check_violation, data exceptions */
 		return KAM_EINVAL;
+	/* Issue 5: a fast-path guard (deploy/sql/0008_fast_path.sql) refused; svc takes the full path. */
+	if (strcmp(s, "KAM02") == 0)
+		return KAM_ERECHECK;
+	if (strcmp(s, "KAM03") == 0)
+		return KAM_EWATCH;
 	/* Connection, resources, operator intervention, transaction rollback: retry later. */
 	if (sqlstate_class(s, "08") || sqlstate_class(s, "53") || sqlstate_class(s, "57") ||
 	    sqlstate_class(s, "40"))

@@ -32,8 +32,8 @@ struct pg_stmt_set {
 };
 
 /* The largest job: the layers of accounts (issue 3): an audit row, five layers and the
- * projects' histories. */
-#define PG_JOB_MAX_STMTS 8
+ * projects' histories, after the fast path's two guards (issue 5). */
+#define PG_JOB_MAX_STMTS 10
 /* The widest statement: the account update (8 audit parameters and 13 of its own). */
 #define PG_STMT_MAX_PARAMS 24
 
@@ -114,6 +114,7 @@ struct pg_job {
 	bool txn_failed;            /* one of its statements failed, aborting the batch's transaction */
 	bool batch_victim;          /* ... with a serialization failure or deadlock: batching may have caused it */
 	int nstmts;
+	int first;                  /* issue 5: guards run ahead of the job's own statements (sql_guard.c) */
 	struct pg_job_stmt stmts[PG_JOB_MAX_STMTS];
 };
 
@@ -147,6 +148,7 @@ void pg_job_fail(struct pg_job *job, int err);
 void pg_job_take_key(struct pg_job *job);
 void pg_job_claim_key(struct pg_job *job);
 
+/* Statement i counts from the job's own first statement, after any guards. */
 /* Rows of statement i after checking it returned ncols columns; KAM_EINTERNAL otherwise. */
 int pg_job_rows(const struct pg_job *job, int i, int ncols);
 const PGresult *pg_job_result(const struct pg_job *job, int i);

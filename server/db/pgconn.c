@@ -7,13 +7,11 @@
  */
 #include <arpa/inet.h>
 #include <assert.h>
-#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include "db/pgconn.h"
 #include "db/pool.h"
@@ -31,16 +29,6 @@
 #define container_of(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A uv_poll for one socket. Allocated apart from the connection so a replacement can start
- * while the old one closes. */
-struct pg_poll {
-	uv_poll_t handle;         /* data: the connection */
-	struct store *st;
-	PGconn *finish;           /* a dropped connection: PQfinish once the poll no longer watches it */
-	int fd;
-	ino_t ino;                /* libpq may close a socket and get the same fd number for the next */
-};
-
 /* Every connection prepares the union of the sql_<aggregate>.c tables. */
 static const struct pg_stmt_set *const stmt_sets[] = {
 	&sql_session_set, &sql_user_set, &sql_account_set, &sql_audit_set,
@@ -48,6 +36,7 @@ static const struct pg_stmt_set *const stmt_sets[] = {
 	&sql_audit_trail_set, &sql_churn_set, &sql_transfer_set,   /* audit and churn (issue 4) */
 	&sql_auth_set,     /* hostile clients (issue 6) */
 	&sql_rls_set,      /* faults and scale-out (issue 7) */
+	&sql_guard_set,    /* performance (issue 5) */
 };
 
 static const char *const state_names[PGC__COUNT] = {
@@ -94,33 +83,12 @@ static bool conn_live(const struct pg_conn *c)
 	return c->state == PGC_PREPARING || c->state == PGC_READY;
 }
 
-static void on_poll_closed(uv_handle_t *h)
-{
-	struct pg_poll *p = container_of(h, struct pg_poll, handle);
-	struct store *st = p->st;
-
-	PQfinish(p->finish);
-	free(p);
-	pool_release(st);
-}
-
-static void poll_close(struct pg_poll *p, PGconn *finish)
-{
-	p->finish = finish;
-	uv_close((uv_handle_t *)&p->handle, on_poll_closed);
-}
-
 /* Let go of the PGconn: stop watching its socket first, PQfinish after (in the close callback). */
 static void conn_drop(struct pg_conn *c)
 {
 	uv_timer_stop(&c->timer);
-	if (c->poll)
-		poll_close(c->poll, c->pg);
-	else
-		PQfinish(c->pg);
-	c->poll = NULL;
+	pg_watch_drop(&c->watch, c->pg);
 	c->pg = NULL;
-	c->poll_events = 0;
 	c->seen = false;
 	c->prep_failed = false;
 	c->unflushed = false;
@@ -184,54 +152,9 @@ static void conn_fail(struct pg_conn *c, const char *what, const char *detail)
 	conn_backoff(c);
 }
 
-/*
- * Watch libpq's current socket. When it is not the socket watched (compared
- * by number and inode, since libpq may close one and get the same number for
- * the next), the old handle is closed and a new one made.
- */
-static int conn_watch(struct pg_conn *c, int events)
-{
-	int fd = PQsocket(c->pg), err;
-	struct pg_poll *p;
-	struct stat sb;
-
-	if (fd < 0)
-		return KAM_EUNAVAIL;
-	if (fstat(fd, &sb) != 0)
-		return -errno;
-	if (c->poll && (c->poll->fd != fd || c->poll->ino != sb.st_ino)) {
-		poll_close(c->poll, NULL);   /* libpq closed that socket itself */
-		c->poll = NULL;
-		c->poll_events = 0;
-	}
-	if (!c->poll) {
-		p = calloc(1, sizeof(*p));
-		if (!p)
-			return KAM_ENOMEM;
-		err = uv_poll_init(c->st->loop, &p->handle, fd);
-		if (err) {
-			free(p);
-			return err;
-		}
-		p->handle.data = c;
-		p->st = c->st;
-		p->fd = fd;
-		p->ino = sb.st_ino;
-		c->st->live++;
-		c->poll = p;
-	}
-	if (events != c->poll_events) {
-		err = uv_poll_start(&c->poll->handle, events, on_poll);
-		if (err)
-			return err;
-		c->poll_events = events;
-	}
-	return 0;
-}
-
 static void conn_watch_or_fail(struct pg_conn *c, int events)
 {
-	int err = conn_watch(c, events);
+	int err = pg_watch_set(&c->watch, c->pg, events);
 
 	if (err)
 		conn_fail(c, "cannot watch the socket", kam_strerror(err));
@@ -569,7 +492,7 @@ void pg_conn_send(struct pg_conn *c, struct pg_job *job)
 static void conn_batch_done(struct pg_conn *c)
 {
 	struct pg_job *first = c->head, *last = first, *job, *next, *culprit = NULL;
-	struct pg_job *again = NULL, **again_tail = &again;
+	struct pg_job *again = NULL, **again_tail = &again, *done = NULL, **done_tail = &done;
 	size_t n = 1;
 
 	while (last && !last->sync_after) {
@@ -594,20 +517,21 @@ static void conn_batch_done(struct pg_conn *c)
 	if (culprit && n > 1)
 		kam_log(KAM_LOG_DEBUG, c->name, "a batch of %zu rolled back: %zu run again alone", n,
 			culprit->batch_victim ? n : n - 1);
-	/* Those to run again go back to the queue first: the callbacks below may queue more. */
+	/* Split the batch; those to run again go back to the queue first: the callbacks below may queue more. */
 	for (job = first; job; job = next) {
 		next = job->next;
+		job->next = NULL;
 		if (culprit && n > 1 && (job != culprit || culprit->batch_victim)) {
 			*again_tail = job;
 			again_tail = &job->next;
-			job->next = NULL;
+		} else {
+			*done_tail = job;
+			done_tail = &job->next;
 		}
 	}
 	pool_requeue(c->st, again);
-	for (job = first; job; job = next) {
+	for (job = done; job; job = next) {
 		next = job->next;
-		if (culprit && n > 1 && (job != culprit || culprit->batch_victim))
-			continue;
 		job->next = NULL;
 		if (!job->err && job->cur != job->nstmts)
 			job->err = KAM_EINTERNAL;
@@ -694,7 +618,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	struct pg_conn *c = h->data;
 
 	if (status < 0)
-		c->poll_events = 0;   /* libuv stopped the handle on the error; watching again restarts it */
+		c->watch.events = 0;   /* libuv stopped the handle on the error; watching again restarts it */
 	if (c->state == PGC_CONNECTING) {
 		conn_connect_step(c);   /* PQconnectPoll sees any socket error itself */
 		return;
@@ -708,11 +632,16 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		conn_fail(c, "socket error", uv_strerror(status));
 		return;
 	}
-	if (conn_live(c) && (c->poll_events & UV_WRITABLE))
+	if (conn_live(c) && (c->watch.events & UV_WRITABLE))
 		pg_conn_flush(c);
 }
 
 /* ---- life cycle ---- */
+
+static void release_store(void *st)
+{
+	pool_release(st);
+}
 
 static void on_timer_closed(uv_handle_t *h)
 {
@@ -727,6 +656,14 @@ void pg_conn_init(struct pg_conn *c, struct store *st, int index)
 	c->st = st;
 	snprintf(c->name, sizeof(c->name), "db[%d]", index);
 	c->state = PGC_IDLE;
+	c->watch = (struct pg_watch){
+		.loop = st->loop,
+		.on_poll = on_poll,
+		.data = c,
+		.live = &st->live,
+		.release = release_store,
+		.owner = st,
+	};
 	(void)uv_timer_init(st->loop, &c->timer);   /* cannot fail */
 	c->timer.data = c;
 	st->live++;

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "db/job.h"
+#include "db/pgpoll.h"
 
 /* A conninfo names a primary and a few fallbacks, not a directory. */
 #define PG_MAX_HOSTS 8
@@ -41,7 +42,6 @@ enum pg_conn_state {
 	PGC__COUNT
 };
 
-struct pg_poll;
 struct store;
 
 struct pg_conn {
@@ -49,8 +49,7 @@ struct pg_conn {
 	char name[16];                    /* log prefix, "db[0]" */
 	enum pg_conn_state state;
 	PGconn *pg;
-	struct pg_poll *poll;             /* watches PQsocket(); replaced when the socket changes */
-	int poll_events;
+	struct pg_watch watch;            /* a uv_poll on PQsocket(), following it when it changes */
 	uv_timer_t timer;                 /* connecting: timeout; ready: answer timeout; idle: backoff */
 	uv_getaddrinfo_t gai;
 	int resolve_i;                    /* host being resolved */

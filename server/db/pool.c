@@ -17,6 +17,8 @@
 #define STORE_REQUEST_TIMEOUT_MS 5000
 /* Jobs pipelined on one connection: bounds what one lost connection takes down with it. */
 #define PG_CONN_MAX_JOBS 64
+/* Jobs handed out in one dispatch round at most (the rest go in the next round). */
+#define PG_DISPATCH_MAX 256
 /* More connections than this only crowd PostgreSQL; kamd's work per request is small. */
 #define STORE_POOL_MAX 64
 
@@ -169,17 +171,70 @@ static void on_deadline(uv_timer_t *t)
 	pool_arm_deadline(st);
 }
 
-static void on_dispatch(uv_prepare_t *h)
+/* Room for more jobs on the ready connections, at most max. */
+static size_t pool_room(const struct store *st, size_t max)
 {
-	struct store *st = h->data;
-	struct pg_conn *c;
+	size_t room = 0;
 
-	while (st->q_head && (c = pool_pick(st)) != NULL)
-		pg_conn_send(c, queue_pop(st));
+	for (int i = 0; i < st->n_conns && room < max; i++) {
+		const struct pg_conn *c = &st->conns[i];
+
+		if (c->state == PGC_READY && c->n_jobs < PG_CONN_MAX_JOBS)
+			room += PG_CONN_MAX_JOBS - c->n_jobs;
+	}
+	return room < max ? room : max;
+}
+
+/*
+ * One round: what the connections have room for, at most PG_DISPATCH_MAX.
+ * The jobs of a round become batches (pgconn.c), so they go out ordered by
+ * the user they act for: jobs lock rows of their user (the bulk-read watch,
+ * the session), and batches that take such locks in one order cannot
+ * deadlock each other. A user's own jobs keep their order (the sort is
+ * stable). Returns the number sent.
+ */
+static size_t dispatch_round(struct store *st)
+{
+	struct pg_job *round[PG_DISPATCH_MAX], *job;
+	struct pg_conn *c;
+	size_t n = 0, sent = 0, want = pool_room(st, PG_DISPATCH_MAX);
+
+	while (n < want && st->q_head)
+		round[n++] = queue_pop(st);
+	for (size_t i = 1; i < n; i++) {   /* insertion sort: rounds are short and mostly in order */
+		size_t j = i;
+
+		job = round[i];
+		for (; j > 0 && round[j - 1]->actor > job->actor; j--)
+			round[j] = round[j - 1];
+		round[j] = job;
+	}
+	for (; sent < n && (c = pool_pick(st)) != NULL; sent++)
+		pg_conn_send(c, round[sent]);
+	/* A send failed and took its connection down: the rest wait again, at the front, in order
+	 * (or, if a callback closed the store meanwhile, end like the queue did). */
+	while (st->closing && sent < n)
+		pool_job_done(round[sent++], KAM_ECANCELED);
+	for (size_t k = n; k > sent; k--) {
+		round[k - 1]->next = st->q_head;
+		st->q_head = round[k - 1];
+		if (!st->q_tail)
+			st->q_tail = round[k - 1];
+	}
+	/* Seal every connection's batch: the next round makes batches of its own. */
 	for (int i = 0; !st->closing && i < st->n_conns; i++) {
 		if (st->conns[i].unflushed)
 			pg_conn_flush(&st->conns[i]);
 	}
+	return sent;
+}
+
+static void on_dispatch(uv_prepare_t *h)
+{
+	struct store *st = h->data;
+
+	while (!st->closing && st->q_head && dispatch_round(st) > 0)
+		;
 	/* What is left waits for pool_kick (a connection ready, or room on one) or its deadline. */
 	uv_prepare_stop(h);
 	pool_arm_deadline(st);
@@ -196,7 +251,7 @@ int pool_submit(struct pg_job *job)
 	struct store *st = job->st;
 	int err = job->build_err;
 
-	if (!err && job->nstmts == 0)
+	if (!err && job->nstmts == job->first)   /* guards alone do nothing */
 		err = KAM_EINTERNAL;
 	for (int i = 0; !err && i < job->nstmts; i++) {
 		const struct pg_job_stmt *s = &job->stmts[i];

@@ -12,6 +12,7 @@
 
 #include "db/job.h"
 #include "db/pgconn.h"
+#include "db/sql.h"
 
 struct store {
 	uv_loop_t *loop;
@@ -33,6 +34,7 @@ struct store {
 	uint64_t rng;                     /* backoff jitter */
 	int64_t actor;                    /* issue 7: the user new jobs act as (0: none); see sql_rls.c */
 	struct pg_request_key key;        /* issue 7: the request key new jobs carry (sql_rls.c) */
+	struct sql_guards guards;         /* issue 5: the fast path's checks for the next job (sql_guard.c) */
 };
 
 /* Validate the job's bindings and queue it; on error the job is freed and nothing is called. */

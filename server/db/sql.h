@@ -25,6 +25,22 @@ extern const struct pg_stmt_set sql_rls_set;    /* sql_rls.c: the acting user fo
 /* The job's actor as the text kam_act_as binds. */
 void sql_actor_text(const struct pg_job *job, char *buf, size_t len);
 
+/* -- performance (issue 5) -- */
+extern const struct pg_stmt_set sql_guard_set;   /* sql_guard.c: the fast path's guards */
+/* "ip:port" of a client, bracketed IPv6 included, with its NUL. */
+#define SQL_GUARD_ADDR_LEN 64
+/* Checks svc asked the next job to run first (store_session_guard, store_watch_guard). */
+struct sql_guards {
+	bool session, watch;
+	uint8_t token_hash[KAM_SHA256_LEN];
+	struct kam_principal who;
+	char addr[SQL_GUARD_ADDR_LEN];
+	int64_t account_id;
+	uint32_t limit, window_s;
+};
+/* Put the pending guards ahead of a new job's statements, and forget them. */
+void sql_guard_attach(struct pg_job *job);
+
 /*
  * The one audit INSERT. Statements that carry an audit entry take it as
  * $1..$8 (sql_audit_bind) and their own parameters from $9. It is an

@@ -76,6 +76,26 @@ int store_listen_open(struct store *st, store_revoke_cb cb, void *arg, struct st
 /* Stop listening; the handles close and the memory goes on the loop. Accepts NULL. */
 void store_listen_close(struct store_listen *l);
 
+/* -- performance (issue 5): the fast path -- */
+struct store_watch_limit;
+/*
+ * Checks a request needs before its first job can run inside that job, ahead
+ * of its statements and in its transaction, instead of taking a round trip
+ * and a transaction of their own. Each applies to the next job created (by
+ * any store_* call) and only to it; store_guard_clear forgets what no job took.
+ * When a guard refuses, that job fails with its code and changes nothing.
+ */
+/* KAM_ERECHECK unless the session of token_hash is still valid for who (user and role), as
+ * store_session_check would find; touches its idle timer like it. */
+void store_session_guard(struct store *st, const uint8_t token_hash[KAM_SHA256_LEN],
+			 const struct kam_principal *who);
+/* KAM_EWATCH unless the bulk-read watch admits who's read of account_id (counting it). A
+ * refusal's flag rolls back with the job: the caller then asks store_watch_admit, whose
+ * verdict commits on its own. */
+void store_watch_guard(struct store *st, const struct kam_principal *who, const char *client_addr,
+		       int64_t account_id, const struct store_watch_limit *lim);
+void store_guard_clear(struct store *st);
+
 /* Start connecting the pool (asynchronously; requests queue until a connection is up). */
 int store_open(struct uv_loop_s *loop, const struct store_config *cfg, struct store **out) KAM_MUST_CHECK;
 /* Fail queued jobs with KAM_ECANCELED, close connections; cb when every handle is closed. */

@@ -50,7 +50,7 @@ size_t net_inflight(const struct net *n);
 void net_shutdown(struct net *n, void (*cb)(void *arg), void *arg);
 /*
  * Issue 7: a session was revoked (session_id) or a user deactivated (user_id; 0:
- * not this kind): end every connection acting for it (session_set_principal). An
+ * not this kind): end every connection acting for it (session_remember). An
  * idle one gets one UNAUTHENTICATED error with id 0, then closes; a busy one stops
  * reading, answers what it holds, then gets the error. Returns how many.
  */

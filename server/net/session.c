@@ -54,10 +54,8 @@ struct kam_session {
 	bool counted;                  /* counted in net->peers under addr */
 	const char *busy_msg;          /* which limit */
 	bool kicked;                   /* on net->kick_head */
-	/* Issue 7: what the last session check said this connection acts for (0: nothing), and
-	 * whether that was revoked since: no more reading, the error once the last reply is out. */
-	int64_t session_id;
-	int64_t user_id;
+	/* Issue 7: the session or user of principal (below) was revoked since: no more reading,
+	 * the error once the last reply is out. */
 	bool revoked;
 	struct kam_buf in;             /* decrypted bytes: at most one partial frame plus a read */
 	struct kam_buf out;            /* one encoded response, reused */
@@ -71,6 +69,11 @@ struct kam_session {
 	char addr[PEER_KEY_LEN];       /* the address limits count (peers.h) */
 	struct kam_session *prev, *next;   /* net->sessions while the handle is open */
 	struct kam_session *kick_next;
+	/* What session_remember was told (valid: known): the fast path's principal (issue 5),
+	 * and the session and user whose revocation ends this connection (issue 7). */
+	bool principal_valid;
+	uint8_t principal_token[KAM_SHA256_LEN];
+	struct kam_principal principal;
 };
 
 /* Ciphertext on its way out: the request and the bytes in one allocation, freed in on_write. */
@@ -426,13 +429,7 @@ void session_set_authenticated(struct kam_session *s, bool yes)
 	s->authenticated = yes;
 	s->last_frame_ms = session_now(s);
 	if (!yes)
-		session_set_principal(s, 0, 0);   /* logged out here: its revocation is no news */
-}
-
-void session_set_principal(struct kam_session *s, int64_t session_id, int64_t user_id)
-{
-	s->session_id = session_id;
-	s->user_id = user_id;
+		session_forget(s);   /* logged out here: its revocation is no news */
 }
 
 /* The session ended in PostgreSQL: say so (id 0, as kam expects for what no request caused), close. */
@@ -441,6 +438,30 @@ static void session_end_revoked(struct kam_session *s)
 	session_reason(s, KAM_LOG_INFO, "session revoked");
 	session_refuse(s, KAM_STATUS_UNAUTHENTICATED, "session ended: it was revoked or its user deactivated; "
 		       "log in again", NULL);
+}
+
+void session_remember(struct kam_session *s, const uint8_t token_hash[KAM_SHA256_LEN],
+		      const struct kam_principal *who)
+{
+	memcpy(s->principal_token, token_hash, KAM_SHA256_LEN);
+	s->principal = *who;
+	s->principal_valid = true;
+}
+
+bool session_recall(const struct kam_session *s, const uint8_t token_hash[KAM_SHA256_LEN],
+		    struct kam_principal *who)
+{
+	if (!s->principal_valid || memcmp(s->principal_token, token_hash, KAM_SHA256_LEN) != 0)
+		return false;
+	*who = s->principal;
+	return true;
+}
+
+void session_forget(struct kam_session *s)
+{
+	s->principal_valid = false;
+	memset(s->principal_token, 0, sizeof(s->principal_token));
+	memset(&s->principal, 0, sizeof(s->principal));
 }
 
 void session_request_done(struct kam_session *s)
@@ -736,7 +757,8 @@ size_t sessions_revoke(struct net *n, int64_t session_id, int64_t user_id)
 	/* Closing only starts here: the list loses a session in its close callback, later. */
 	for (struct kam_session *s = n->sessions; s; s = s->next) {
 		if (s->state != SESSION_OPEN || s->revoked ||
-		    !((session_id && s->session_id == session_id) || (user_id && s->user_id == user_id)))
+		    !((session_id && s->principal.session_id == session_id) ||
+		      (user_id && s->principal.user_id == user_id)))
 			continue;
 		s->revoked = true;
 		count++;

@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "hash.h"
 #include "model.h"
+#include "types.h"
 
 struct kam_session;
 
@@ -37,10 +39,20 @@ bool session_is_authenticated(const struct kam_session *s);
  * Valid while a reference is held. */
 const char *session_addr(const struct kam_session *s);
 
-/* -- faults and scale-out (issue 7) -- */
-/* After a successful session check (or login): the session and the user this connection now
- * acts for (0: not known), so that their revocation, heard from PostgreSQL, closes it
- * (net_close_sessions). session_set_authenticated(s, false) forgets them. */
-void session_set_principal(struct kam_session *s, int64_t session_id, int64_t user_id);
+/* -- performance (issue 5), faults and scale-out (issue 7) -- */
+/*
+ * The principal the last full session check (or the login) gave this
+ * connection, under the token's hash: svc takes the fast path (a guard inside
+ * the request's first job) for the connection's next requests (issue 5), and
+ * a revocation of its session or user heard from PostgreSQL closes the
+ * connection (net_close_sessions, issue 7). Just memory: svc decides.
+ * session_set_authenticated(s, false) forgets it.
+ */
+void session_remember(struct kam_session *s, const uint8_t token_hash[KAM_SHA256_LEN],
+		      const struct kam_principal *who);
+/* True, filling who, if token_hash is the one remembered. */
+bool session_recall(const struct kam_session *s, const uint8_t token_hash[KAM_SHA256_LEN],
+		    struct kam_principal *who);
+void session_forget(struct kam_session *s);
 
 #endif

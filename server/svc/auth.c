@@ -50,8 +50,12 @@ static void on_session_created(void *arg, int err, int64_t expires_at)
 	c->resp.u.login.expires_at = expires_at;
 	/* The peer proved a password: lift the pre-login frame limit now, so its next
 	 * request may already be large. */
-	if (session_is_open(c->session))
+	if (session_is_open(c->session)) {
 		session_set_authenticated(c->session, true);
+		/* Issues 5 and 7: the fast path for its next requests, and closed when its user is
+		 * deactivated (its session id is known from its first full check on). */
+		session_remember(c->session, c->token_hash, &c->who);
+	}
 	kam_log(KAM_LOG_INFO, c->peer, "%s logged in", c->who.username);
 	svc_reply(c);
 }
@@ -173,6 +177,8 @@ void svc_op_logout(struct svc_call *c)
 
 	if (!svc_allow(c, AZ_SESSION, KAM_REL_NONE, 0))
 		return;
+	if (session_is_open(c->session))
+		session_forget(c->session);   /* issue 7: its own logout does not close it */
 	rc = store_session_revoke(svc_store(), c->who.session_id, svc_audit(c, 0, AUDIT_ALLOWED), on_revoked, c);
 	if (rc < 0)
 		svc_fail_store(c, rc);

@@ -83,6 +83,29 @@ static const struct svc_op svc_ops[KAM_OP__COUNT] = {
 	[KAM_OP_USER_UNLOCK]      = { KAM_OP_USER_UNLOCK,      svc_op_user_unlock,    true },
 };
 
+/*
+ * Issue 5: operations that may take the fast path once the connection's
+ * session was checked in full: the session is checked again by a guard at the
+ * head of the request's first job instead of a job of its own. Only those
+ * whose handler starts a job before answering anything but an input error,
+ * since a request that never reaches the database would not be checked.
+ */
+static const bool fast_auth[KAM_OP__COUNT] = {
+	[KAM_OP_ACCOUNT_LIST] = true,
+	[KAM_OP_ACCOUNT_SHOW] = true,
+	[KAM_OP_ACCOUNT_SET] = true,
+	[KAM_OP_ACCOUNT_LAYERS] = true,
+	[KAM_OP_BARRIER_LIST] = true,
+	[KAM_OP_PROJECT_LIST] = true,
+	[KAM_OP_PROJECT_SHOW] = true,
+	[KAM_OP_CONTACT_LIST] = true,
+	[KAM_OP_VALUE_LIST] = true,
+	[KAM_OP_AGREEMENT_LIST] = true,
+	[KAM_OP_REVIEW_ACCOUNT] = true,
+};
+
+static void authenticate(struct svc_call *c);
+
 /* What a refusal says the caller may not do (after "a ROLE may not"). */
 static const char *const action_phrase[AZ__COUNT] = {
 	[AZ_SESSION] = "use a session",
@@ -379,6 +402,18 @@ void svc_fail_store(struct svc_call *c, int err)
 	case KAM_EREPLAYED:   /* issue 7: the write's request key was claimed before */
 		reply_replayed(c);
 		return;
+	/* -- performance (issue 5): a fast-path guard refused; nothing changed, take the full path -- */
+	case KAM_ERECHECK:
+		session_forget(c->session);
+		authenticate(c);
+		return;
+	case KAM_EWATCH:
+		if (c->watch_next) {
+			svc_watch_recheck(c);
+			return;
+		}
+		/* A watch refusal with no read waiting is a bug. */
+		__attribute__((fallthrough));
 	default:
 		kam_log(KAM_LOG_ERROR, c->peer, "%s #%llu failed: %s", kam_op_str(c->req.op),
 			(unsigned long long)c->req.id, kam_strerror(err));
@@ -474,6 +509,10 @@ static void on_denial_audited(void *arg, int err)
 {
 	struct svc_call *c = arg;
 
+	if (err == KAM_ERECHECK) {   /* issue 5: the session guard refused: check it, then decide again */
+		svc_fail_store(c, err);
+		return;
+	}
 	/* The refusal stands whether or not its record could be written. */
 	if (err < 0)
 		kam_log(KAM_LOG_ERROR, c->peer, "cannot audit the denial of %s to %s: %s",
@@ -518,6 +557,17 @@ static void run_handler(struct svc_call *c)
 	c->handler(c);
 }
 
+/* The handler, as c->who: what its jobs carry for that principal goes to the store first. */
+static void run_authenticated(struct svc_call *c)
+{
+	store_act_as(svc.st, c->who.user_id);   /* issue 7: row-level security for this request's jobs */
+	/* Issue 7: a write's key goes with its act (a key on a read means nothing). c may be
+	 * gone once the handler returns: the key is the store's only until then. */
+	store_request_key(svc.st, keyed_write(c) ? c->req.key : NULL, c->req.key_len);
+	run_handler(c);
+	store_request_key(svc.st, NULL, 0);
+}
+
 static void on_session_checked(void *arg, int err, const struct kam_principal *who)
 {
 	struct svc_call *c = arg;
@@ -532,14 +582,11 @@ static void on_session_checked(void *arg, int err, const struct kam_principal *w
 	}
 	c->who = *who;
 	c->who.username[KAM_MAX_USERNAME] = '\0';
-	if (session_is_open(c->session))
+	if (session_is_open(c->session)) {
 		session_set_authenticated(c->session, true);
-	store_act_as(svc.st, c->who.user_id);   /* issue 7: row-level security for this request's jobs */
-	/* Issue 7: a write's key goes with its act (a key on a read means nothing). c may be
-	 * gone once the handler returns: the key is the store's only until then. */
-	store_request_key(svc.st, keyed_write(c) ? c->req.key : NULL, c->req.key_len);
-	run_handler(c);
-	store_request_key(svc.st, NULL, 0);
+		session_remember(c->session, c->token_hash, &c->who);   /* issue 5: the fast path */
+	}
+	run_authenticated(c);
 }
 
 static void authenticate(struct svc_call *c)
@@ -552,6 +599,15 @@ static void authenticate(struct svc_call *c)
 	}
 	/* Only the hash of a token is ever stored or compared. */
 	kam_sha256(c->req.token, KAM_TOKEN_LEN, c->token_hash);
+	/* Issue 5: checked in full before on this connection: check again inside the first job. */
+	if (fast_auth[c->req.op] && session_recall(c->session, c->token_hash, &c->who)) {
+		store_session_guard(svc.st, c->token_hash, &c->who);
+		run_authenticated(c);
+		/* Not inside a store callback: nothing restores these for us. */
+		store_guard_clear(svc.st);
+		store_act_as(svc.st, 0);
+		return;
+	}
 	rc = store_session_check(svc.st, c->token_hash, on_session_checked, c);
 	if (rc < 0)
 		svc_fail_store(c, rc);

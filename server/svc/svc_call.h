@@ -135,6 +135,8 @@ void svc_op_import(struct svc_call *c);
  * flagged: the refusal is audited and answered (PERMISSION_DENIED), the call is over.
  */
 void svc_watch_read(struct svc_call *c, int64_t account_id, void (*next)(struct svc_call *c));
+/* Issue 5: the read's watch guard refused (KAM_EWATCH): ask the watch on its own, then refuse or read. */
+void svc_watch_recheck(struct svc_call *c);
 /* churn.c: v (reference stolen; NULL allowed) as compact JSON text in the arena, and strings as a
  * JSON array's text; NULL when out of memory. For the store's JSON parameters. */
 const char *svc_json_text(struct svc_call *c, struct json_t *v);

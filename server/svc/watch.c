@@ -93,7 +93,6 @@ static void on_admitted(void *arg, int err, const struct store_watch *w)
 void svc_watch_read(struct svc_call *c, int64_t account_id, void (*next)(struct svc_call *c))
 {
 	struct store_watch_limit lim = { limit_of(c->who.role), svc_config()->bulk_read_window_s };
-	int rc;
 
 	c->watch_next = next;
 	c->watch_account_id = account_id;
@@ -101,7 +100,19 @@ void svc_watch_read(struct svc_call *c, int64_t account_id, void (*next)(struct 
 		next(c);
 		return;
 	}
-	rc = store_watch_admit(svc_store(), &c->who, c->peer, account_id, &lim, on_admitted, c);
+	/* Issue 5: admitted inside the read's own job; a refusal comes back as KAM_EWATCH. */
+	store_watch_guard(svc_store(), &c->who, c->peer, account_id, &lim);
+	next(c);
+	store_guard_clear(svc_store());
+}
+
+void svc_watch_recheck(struct svc_call *c)
+{
+	struct store_watch_limit lim = { limit_of(c->who.role), svc_config()->bulk_read_window_s };
+	int rc;
+
+	/* On its own, so a refusal's flag commits; if it admits now, the read runs unguarded. */
+	rc = store_watch_admit(svc_store(), &c->who, c->peer, c->watch_account_id, &lim, on_admitted, c);
 	if (rc < 0)
 		svc_fail_store(c, rc);
 }

@@ -242,10 +242,19 @@ struct job {
 	uint8_t hash[KAM_SHA256_LEN];
 	struct kam_account acc;
 	struct store_list_filter filter;
+	/* Issue 5: the fast path's guards, checked before the job runs as the real store's SQL does. */
+	bool guard_session, guard_watch;
+	uint8_t guard_token[KAM_SHA256_LEN];
+	struct kam_principal guard_who;
+	int64_t guard_account;
+	uint32_t guard_limit;
 };
 
 static struct job *jobs[MAX_JOBS];
 static size_t n_jobs;
+static struct job pending_guards;   /* what store_*_guard asked of the next job */
+static int guard_refusals;          /* jobs a guard failed */
+static int session_checks;          /* full session checks (store_session_check) */
 
 static struct job *job_new(void (*run)(struct job *, int), fnptr cb, void *arg, const struct audit_entry *audit)
 {
@@ -254,6 +263,13 @@ static struct job *job_new(void (*run)(struct job *, int), fnptr cb, void *arg, 
 	j->run = run;
 	j->cb = cb;
 	j->arg = arg;
+	j->guard_session = pending_guards.guard_session;
+	j->guard_watch = pending_guards.guard_watch;
+	memcpy(j->guard_token, pending_guards.guard_token, KAM_SHA256_LEN);
+	j->guard_who = pending_guards.guard_who;
+	j->guard_account = pending_guards.guard_account;
+	j->guard_limit = pending_guards.guard_limit;
+	memset(&pending_guards, 0, sizeof(pending_guards));
 	if (audit) {
 		/* The entry's strings belong to the caller's call, which outlives the job. */
 		j->audit = *audit;
@@ -282,6 +298,8 @@ int work_submit(void (*work)(void *arg), void (*done)(void *arg, int status), vo
 	return 0;
 }
 
+static int check_guards(struct job *j);
+
 static void pump(void)
 {
 	while (n_jobs || n_works) {
@@ -291,6 +309,8 @@ static void pump(void)
 
 			memmove(jobs, jobs + 1, --n_jobs * sizeof(jobs[0]));
 			db.fail_next = 0;
+			if (!err)
+				err = check_guards(j);
 			j->run(j, err);
 			free(j);
 		} else {
@@ -337,6 +357,7 @@ int store_session_check(struct store *st, const uint8_t token_hash[KAM_SHA256_LE
 	struct job *j = job_new(run_session_check, (fnptr)cb, arg, NULL);
 
 	memcpy(j->hash, token_hash, KAM_SHA256_LEN);
+	session_checks++;
 	return 0;
 }
 
@@ -969,6 +990,61 @@ int store_watch_admit(struct store *st, const struct kam_principal *who, const c
 	return 0;
 }
 
+/* ---- performance (issue 5): the fast path's guards ---- */
+
+void store_session_guard(struct store *st, const uint8_t token_hash[KAM_SHA256_LEN],
+			 const struct kam_principal *who)
+{
+	pending_guards.guard_session = true;
+	memcpy(pending_guards.guard_token, token_hash, KAM_SHA256_LEN);
+	pending_guards.guard_who = *who;
+}
+
+void store_watch_guard(struct store *st, const struct kam_principal *who, const char *client_addr,
+		       int64_t account_id, const struct store_watch_limit *lim)
+{
+	pending_guards.guard_watch = true;
+	pending_guards.guard_who = *who;
+	pending_guards.guard_account = account_id;
+	pending_guards.guard_limit = lim->limit;
+}
+
+void store_guard_clear(struct store *st)
+{
+	memset(&pending_guards, 0, sizeof(pending_guards));
+}
+
+/* As 0008_fast_path.sql: KAM_ERECHECK, KAM_EWATCH (a refusal changes nothing: it rolls back), or 0. */
+static int check_guards(struct job *j)
+{
+	int err = 0;
+
+	if (j->guard_session) {
+		err = KAM_ERECHECK;
+		for (size_t i = 0; i < db.n_sessions; i++) {
+			struct fsession *s = &db.sessions[i];
+			struct fuser *u = user_by_id(s->user);
+
+			if (memcmp(s->hash, j->guard_token, KAM_SHA256_LEN) == 0 && !s->revoked && u->active &&
+			    u->id == j->guard_who.user_id && u->role == j->guard_who.role)
+				err = 0;
+		}
+	}
+	if (!err && j->guard_watch) {
+		size_t u = watched(j->guard_who.user_id), k;
+
+		for (k = 0; k < aud4.users[u].n && aud4.users[u].read[k] != j->guard_account; k++)
+			;
+		if (aud4.users[u].flagged || (k == aud4.users[u].n && aud4.users[u].n >= j->guard_limit))
+			err = KAM_EWATCH;
+		else if (k == aud4.users[u].n)
+			aud4.users[u].read[aud4.users[u].n++] = j->guard_account;
+	}
+	if (err)
+		guard_refusals++;
+	return err;
+}
+
 static void run_watch_alerts(struct job *j, int err)
 {
 	struct kam_alert al[MAX_WATCHED];
@@ -1193,6 +1269,9 @@ struct kam_session {
 	int refs;
 	bool open;
 	bool authenticated;
+	bool remembered;                   /* issue 5: session_remember */
+	uint8_t principal_token[KAM_SHA256_LEN];
+	struct kam_principal principal;
 	int frames, done, sent;
 	struct kam_arena arena;
 	struct kam_response last;
@@ -1250,6 +1329,29 @@ void session_set_authenticated(struct kam_session *s, bool yes)
 void session_request_done(struct kam_session *s)
 {
 	s->done++;
+}
+
+/* -- performance (issue 5) -- */
+void session_remember(struct kam_session *s, const uint8_t token_hash[KAM_SHA256_LEN],
+		      const struct kam_principal *who)
+{
+	s->remembered = true;
+	memcpy(s->principal_token, token_hash, KAM_SHA256_LEN);
+	s->principal = *who;
+}
+
+bool session_recall(const struct kam_session *s, const uint8_t token_hash[KAM_SHA256_LEN],
+		    struct kam_principal *who)
+{
+	if (!s->remembered || memcmp(s->principal_token, token_hash, KAM_SHA256_LEN) != 0)
+		return false;
+	*who = s->principal;
+	return true;
+}
+
+void session_forget(struct kam_session *s)
+{
+	s->remembered = false;
 }
 
 /* -- hostile clients (issue 6) -- */
@@ -2107,6 +2209,60 @@ TEST(bulk_read_watch)
 
 #define DEACTIVATE(who_, to_) ((struct kam_request){ .op = KAM_OP_USER_DEACTIVATE, .u.handover = { (who_), (to_), 0, NULL } })
 
+/*
+ * Issue 5's fast path: after the login or one full check a connection's reads are
+ * checked by a guard inside their first job; a revoked session, a changed role or a
+ * deactivated user fails the guard, changes nothing, and the full check decides.
+ */
+TEST(fast_path_session_guard)
+{
+	struct kam_session *jun;
+	const struct kam_response *r;
+	size_t audits;
+	int checks, refusals;
+	struct fuser *u;
+
+	setup();
+	jun = as("jun");
+	checks = session_checks;
+	refusals = guard_refusals;
+	ASSERT_STATUS(call(jun, SHOW("ACME")), KAM_STATUS_OK);
+	ASSERT_STATUS(call(jun, SHOW("ACME")), KAM_STATUS_OK);
+	ASSERT_STATUS(call(jun, ((struct kam_request){ .op = KAM_OP_ACCOUNT_LIST })), KAM_STATUS_OK);
+	ASSERT_EQ(session_checks, checks);   /* all on the fast path the login opened */
+	ASSERT_EQ(guard_refusals, refusals);
+	/* Not every operation may take it: whoami never reaches the database otherwise. */
+	ASSERT_STATUS(call(jun, ((struct kam_request){ .op = KAM_OP_WHOAMI })), KAM_STATUS_OK);
+	ASSERT_EQ(session_checks, checks + 1);
+
+	/* The role changed since: the guard refuses, the full check sees the new role. */
+	u = user_by_id(db.sessions[db.n_sessions - 1].user);
+	u->role = KAM_ROLE_SOLUTION;
+	ASSERT_STATUS(call(jun, SHOW("ACME")), KAM_STATUS_OK);
+	ASSERT_EQ(guard_refusals, refusals + 1);
+	ASSERT_EQ(session_checks, checks + 2);
+	r = call(jun, ((struct kam_request){ .op = KAM_OP_WHOAMI }));
+	ASSERT_EQ(r->u.whoami.user.role, KAM_ROLE_SOLUTION);
+
+	/* Revoked: the read is refused as unauthenticated and not audited (its job rolled back). */
+	ASSERT_STATUS(call(jun, SHOW("ACME")), KAM_STATUS_OK);   /* fast path again */
+	db.sessions[db.n_sessions - 1].revoked = true;
+	audits = db.n_audit;
+	r = call(jun, SHOW("ACME"));
+	ASSERT_STATUS(r, KAM_STATUS_UNAUTHENTICATED);
+	ASSERT_EQ(guard_refusals, refusals + 2);
+	ASSERT_EQ(db.n_audit, audits);
+	sess_free(jun);
+
+	/* Deactivated between two reads on one connection: the same. */
+	jun = as("jun");
+	ASSERT_STATUS(call(jun, SHOW("ACME")), KAM_STATUS_OK);
+	user_by_id(db.sessions[db.n_sessions - 1].user)->active = false;
+	ASSERT_STATUS(call(jun, SHOW("ACME")), KAM_STATUS_UNAUTHENTICATED);
+	ASSERT_EQ(guard_refusals, refusals + 3);
+	sess_free(jun);
+}
+
 TEST(deactivate_rules)
 {
 	struct kam_session *jun, *mgr, *mgr2, *gm;
@@ -2266,5 +2422,6 @@ TEST_MAIN(TEST_ENTRY(not_logged_in), TEST_ENTRY(login_whoami_logout), TEST_ENTRY
 	  TEST_ENTRY(prelogin_gate), TEST_ENTRY(throttled_login), TEST_ENTRY(hashing_queue_full),
 	  TEST_ENTRY(passwd_own), TEST_ENTRY(passwd_reset_and_unlock_rules),
 	  /* -- audit and churn (issue 4) -- */
-	  TEST_ENTRY(bulk_read_watch), TEST_ENTRY(deactivate_rules), TEST_ENTRY(audit_trail_rules),
+	  TEST_ENTRY(bulk_read_watch), TEST_ENTRY(fast_path_session_guard), TEST_ENTRY(deactivate_rules),
+	  TEST_ENTRY(audit_trail_rules),
 	  TEST_ENTRY(shutdown))
