@@ -46,3 +46,42 @@ BEGIN
     END IF;
 END
 $$;
+
+-- 0005's two resolvers as PL/pgSQL with one generic plan: an SQL function
+-- that cannot be inlined (these are SECURITY DEFINER) is parsed and planned
+-- again on every call, and PL/pgSQL's own choice keeps planning this one
+-- afresh for each value (a custom plan). A lookup by key needs no such care.
+-- Measured on the benchmark's data set, one call of account_access: 0.49 ms
+-- as SQL, 0.31 ms as PL/pgSQL, 0.08 ms with the generic plan. Same queries,
+-- same rules. (Not for the whole connection: the account list's plan does
+-- depend on the values, the caller's role above all.)
+CREATE OR REPLACE FUNCTION kam_account_access(p_asker bigint, p_ref text, p_id bigint)
+RETURNS TABLE (a_id bigint, a_tier smallint, a_owner bigint, a_version bigint, a_relation integer)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path FROM CURRENT SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+    RETURN QUERY WITH RECURSIVE reports AS (
+        SELECT id FROM users WHERE reports_to = p_asker
+        UNION SELECT u.id FROM users u JOIN reports r ON u.reports_to = r.id),
+    acc AS (
+        SELECT id, tier, owner_id, version FROM (
+            SELECT 1 AS pick, id, tier, owner_id, version FROM accounts WHERE id = p_id
+            UNION ALL SELECT 2, id, tier, owner_id, version FROM accounts WHERE name = p_ref
+        ) c ORDER BY pick LIMIT 1)
+    SELECT acc.id, acc.tier, acc.owner_id, acc.version, CASE
+        WHEN acc.owner_id = p_asker THEN 3
+        WHEN EXISTS (SELECT 1 FROM account_team t WHERE t.account_id = acc.id AND t.user_id = p_asker) THEN 2
+        WHEN EXISTS (SELECT 1 FROM account_team t JOIN reports r ON r.id = t.user_id
+                     WHERE t.account_id = acc.id) THEN 1
+        ELSE 0 END
+    FROM acc;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION kam_layer_account_of(p_layer integer, p_id bigint) RETURNS SETOF bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path FROM CURRENT SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+    RETURN QUERY SELECT account_id FROM barriers WHERE id = p_id AND p_layer = 0
+    UNION ALL SELECT account_id FROM projects WHERE id = p_id AND p_layer = 1
+    UNION ALL SELECT account_id FROM contacts WHERE id = p_id AND p_layer = 2;
+END
+$$;
