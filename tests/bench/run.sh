@@ -12,8 +12,8 @@
 # Everything listens on loopback or a private socket; every run is bounded.
 #
 #   tests/bench/run.sh [--accounts N] [--seconds S] [--clients LIST] [--hold N]
-#                      [--pool N] [--no-watch] [--no-fsync] [--perf] [--note TEXT]
-#                      [--out FILE] [--keep]
+#                      [--pool N] [--no-watch] [--no-fsync] [--perf] [--soak S]
+#                      [--note TEXT] [--out FILE] [--keep]
 #     --accounts N    accounts in the data set (default 10000; 100000 and
 #                     1000000 are the sizes of the issue; at least 1000)
 #     --seconds S     length of each measured run (default 10)
@@ -26,6 +26,9 @@
 #     --no-fsync      fsync, synchronous_commit and full_page_writes off
 #     --perf          once more, audited reads at the last client count under
 #                     perf record (kamd, kam-bench, PostgreSQL): where the CPU goes
+#     --soak S        last, one mixed run (read/update/list 70/20/10) of S seconds
+#                     at the last client count, for the flat-memory target
+#                     (600 is the issue's); kamd's RSS at its start and end
 #     --note TEXT     a line for BENCH.md (e.g. what else ran on the machine)
 #     --out FILE      where to write the report (default BENCH.md at the repository root)
 #     --keep          keep the temporary directory (logs, results)
@@ -82,6 +85,7 @@ NOTE=
 OUT=$HERE/../../BENCH.md
 KEEP=0
 PERF=0
+SOAK=0
 
 TMP=
 PGDATA_DIR=
@@ -371,6 +375,15 @@ run_paging() {
 		--duration "$SECONDS_RUN" --list-after $(((PAGE - 1) * LIST_LIMIT))
 }
 
+# kamd's memory over one long mixed run: it must stay flat (the report's memory_flat_pct).
+run_soak() {
+	local c=${CLIENTS##*,}
+	((SOAK > 0)) || return 0
+	say "kam-bench soak: mix read/update/list 70/20/10, $c clients, $SOAK s, kamd's RSS at start and end"
+	kam_bench "soak-c$c" --connections "$c" --user-prefix bench --user-count "$c" --warmup "$WARMUP_S" \
+		--duration "$SOAK" --mix read=70,update=20,list=10
+}
+
 run_hold() {
 	((HOLD > 0)) || return 0
 	say "kam-bench --hold $HOLD: idle TLS connections, kamd's RSS"
@@ -386,12 +399,12 @@ write_meta() {
 	M_BOUNCER=$(/usr/sbin/pgbouncer --version | head -n 1 | sed 's/^PgBouncer //') \
 	M_COMMIT=$(commit_id) M_NOTE=$NOTE M_CLIENTS=$CLIENTS \
 	python3 - "$RES/meta.json" "$ACCOUNTS" "$SECONDS_RUN" "$HOLD" "$POOL" "$WATCH" "$FSYNC" "$GEN_S" \
-		"$PAGE" "$JUNIORS" <<-'EOF'
+		"$PAGE" "$JUNIORS" "$SOAK" <<-'EOF'
 	import json, os, sys, time
-	out, accounts, seconds, hold, pool, watch, fsync, gen, page, juniors = sys.argv[1:]
+	out, accounts, seconds, hold, pool, watch, fsync, gen, page, juniors, soak = sys.argv[1:]
 	e = os.environ
 	json.dump({
-	    "accounts": int(accounts), "seconds": int(seconds), "hold": int(hold), "pool": int(pool),
+	    "accounts": int(accounts), "seconds": int(seconds), "hold": int(hold), "pool": int(pool), "soak": int(soak),
 	    "watch": watch == "1", "fsync": fsync == "1", "generation_s": float(gen), "list_page": int(page),
 	    "juniors": int(juniors), "clients": [int(c) for c in e["M_CLIENTS"].split(",")], "note": e["M_NOTE"],
 	    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -424,7 +437,7 @@ in_range() {
 parse_args() {
 	while (($#)); do
 		case $1 in
-		--accounts | --seconds | --clients | --hold | --pool | --note | --out)
+		--accounts | --seconds | --clients | --hold | --pool | --note | --out | --soak)
 			[[ $# -ge 2 ]] || { warn "$1 needs a value"; usage >&2; exit 2; } ;;
 		esac
 		case $1 in
@@ -439,6 +452,7 @@ parse_args() {
 		--no-fsync) FSYNC=0 ;;
 		--keep) KEEP=1 ;;
 		--perf) PERF=1 ;;
+		--soak) SOAK=$2; shift ;;
 		-h | --help) usage; exit 0 ;;
 		*) warn "unknown option $1"; usage >&2; exit 2 ;;
 		esac
@@ -448,6 +462,7 @@ parse_args() {
 	in_range "$SECONDS_RUN" 1 3600 || { warn "--seconds wants whole seconds from 1 to 3600"; exit 2; }
 	in_range "$HOLD" 0 50000 || { warn "--hold wants a number up to 50000"; exit 2; }
 	in_range "$POOL" 1 64 || { warn "--pool wants 1 to 64"; exit 2; }
+	in_range "$SOAK" 0 7200 || { warn "--soak wants whole seconds up to 7200"; exit 2; }
 	[[ $CLIENTS =~ ^[0-9]+(,[0-9]+)*$ ]] || { warn "--clients wants counts like 8,32"; exit 2; }
 	local c
 	for c in ${CLIENTS//,/ }; do
@@ -485,6 +500,7 @@ main() {
 	run_clients
 	run_paging
 	run_hold
+	run_soak
 	write_meta
 	mkdir -p "$BUILD/bench-results"
 	python3 "$HERE/report.py" "$RES" --out "$OUT" --history "$BUILD/bench-results"
