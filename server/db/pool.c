@@ -17,6 +17,8 @@
 #define STORE_REQUEST_TIMEOUT_MS 5000
 /* Jobs pipelined on one connection: bounds what one lost connection takes down with it. */
 #define PG_CONN_MAX_JOBS 64
+/* The warning that queued requests failed comes once per this at most. */
+#define STORE_WARN_EVERY_MS 1000
 /* Jobs handed out in one dispatch round at most (the rest go in the next round). */
 #define PG_DISPATCH_MAX 256
 /* More connections than this only crowd PostgreSQL; kamd's work per request is small. */
@@ -139,10 +141,11 @@ static struct pg_conn *pool_pick(struct store *st)
 
 static void on_deadline(uv_timer_t *t);
 
-/* Time the oldest queued job out; nothing queued, no timer. */
+/* Time the earliest queued job out; nothing queued, no timer. (Mostly the head: the
+ * queue is in arrival order, but a dispatch round may put jobs back sorted by user.) */
 static void pool_arm_deadline(struct store *st)
 {
-	uint64_t now;
+	uint64_t now, first;
 
 	if (st->closing)
 		return;
@@ -150,24 +153,46 @@ static void pool_arm_deadline(struct store *st)
 		uv_timer_stop(&st->deadline);
 		return;
 	}
+	first = st->q_head->deadline;
+	for (const struct pg_job *job = st->q_head->next; job; job = job->next)
+		if (job->deadline < first)
+			first = job->deadline;
 	now = uv_now(st->loop);
-	uv_timer_start(&st->deadline, on_deadline, st->q_head->deadline > now ? st->q_head->deadline - now : 0, 0);
+	uv_timer_start(&st->deadline, on_deadline, first > now ? first - now : 0, 0);
 }
 
 static void on_deadline(uv_timer_t *t)
 {
 	struct store *st = t->data;
 	uint64_t now = uv_now(st->loop);
-	size_t n = 0;
+	struct pg_job *expired = NULL, **link = &st->q_head, *job;
 
-	/* FIFO with one wait for all: expired jobs are at the front. */
-	while (!st->closing && st->q_head && st->q_head->deadline <= now) {
-		pool_job_done(queue_pop(st), KAM_EUNAVAIL);
-		n++;
+	/* Take the expired jobs out first: their callbacks may queue more. */
+	st->q_tail = NULL;
+	while ((job = *link) != NULL) {
+		if (job->deadline <= now) {
+			*link = job->next;
+			job->next = expired;
+			expired = job;
+		} else {
+			st->q_tail = job;
+			link = &job->next;
+		}
 	}
-	if (n)
-		log_warn("db: no database connection for %llu ms: %zu request%s failed",
-			 (unsigned long long)st->request_timeout_ms, n, n == 1 ? "" : "s");
+	for (; expired; expired = job) {
+		job = expired->next;
+		expired->next = NULL;
+		st->deadline_failed++;
+		pool_job_done(expired, KAM_EUNAVAIL);
+	}
+	/* Once a second at most: a long outage fails requests many times a second. */
+	if (st->deadline_failed && (!st->deadline_logged || now - st->deadline_logged >= STORE_WARN_EVERY_MS)) {
+		log_warn("db: no database connection for %llu ms: %llu request%s failed",
+			 (unsigned long long)st->request_timeout_ms, (unsigned long long)st->deadline_failed,
+			 st->deadline_failed == 1 ? "" : "s");
+		st->deadline_failed = 0;
+		st->deadline_logged = now;
+	}
 	pool_arm_deadline(st);
 }
 

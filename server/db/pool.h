@@ -27,6 +27,8 @@ struct store {
 	size_t pending;                   /* queued and on connections */
 	uv_prepare_t dispatch;            /* hands queued jobs to connections before the loop blocks */
 	uv_timer_t deadline;              /* fails jobs that waited too long for a connection */
+	uint64_t deadline_failed;         /* ... how many since the last warning */
+	uint64_t deadline_logged;         /* ... loop time of the last warning (0: none yet) */
 	unsigned live;                    /* handles and requests whose final callback has not run */
 	bool closing;
 	void (*close_cb)(void *arg);

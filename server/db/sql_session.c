@@ -36,9 +36,9 @@ static const char sql_create[] =
 	"INSERT INTO sessions (user_id, token_hash, expires_at) "
 	"SELECT id, $10::bytea, now() + $11::integer * interval '1 second' FROM users "
 	"WHERE id = $9::bigint AND active "
-	"RETURNING expires_at), "
+	"RETURNING id, expires_at), "
 	"aud AS (" SQL_AUDIT_INSERT(SQL_AUDIT_ACCOUNT) " FROM ins) "
-	"SELECT extract(epoch FROM expires_at)::bigint FROM ins";
+	"SELECT id, extract(epoch FROM expires_at)::bigint FROM ins";
 
 static const char sql_revoke[] =
 	"WITH upd AS ("
@@ -144,8 +144,9 @@ static void create_done(struct pg_job *job, int err)
 {
 	/* No row: the user was deactivated between the password check and now. */
 	if (!err)
-		err = pg_job_expect_row(job, 0, 1, KAM_EUNAUTH);
-	job->cb.expiry(job->arg, err, err ? 0 : pg_get_i64(pg_job_result(job, 0), 0, 0));
+		err = pg_job_expect_row(job, 0, 2, KAM_EUNAUTH);
+	job->cb.expiry(job->arg, err, err ? 0 : pg_get_i64(pg_job_result(job, 0), 0, 0),
+		       err ? 0 : pg_get_i64(pg_job_result(job, 0), 0, 1));
 }
 
 int store_session_create(struct store *st, int64_t user_id, const uint8_t token_hash[KAM_SHA256_LEN],

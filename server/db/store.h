@@ -142,7 +142,8 @@ struct store_list_filter {
 typedef void (*store_done_cb)(void *arg, int err);
 typedef void (*store_principal_cb)(void *arg, int err, const struct kam_principal *who);
 typedef void (*store_credentials_cb)(void *arg, int err, const struct store_credentials *c);
-typedef void (*store_expiry_cb)(void *arg, int err, int64_t expires_at);
+/* A new session: its id and absolute expiry (unix seconds). */
+typedef void (*store_expiry_cb)(void *arg, int err, int64_t session_id, int64_t expires_at);
 typedef void (*store_user_cb)(void *arg, int err, const struct kam_user *u);
 typedef void (*store_users_cb)(void *arg, int err, const struct kam_user *users, size_t n);
 typedef void (*store_access_cb)(void *arg, int err, const struct store_access *acc);

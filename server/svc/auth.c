@@ -37,7 +37,7 @@ static void principal_user(const struct kam_principal *p, struct kam_user *u)
 	};
 }
 
-static void on_session_created(void *arg, int err, int64_t expires_at)
+static void on_session_created(void *arg, int err, int64_t session_id, int64_t expires_at)
 {
 	struct svc_call *c = arg;
 
@@ -45,6 +45,7 @@ static void on_session_created(void *arg, int err, int64_t expires_at)
 		svc_fail_store(c, err);
 		return;
 	}
+	c->who.session_id = session_id;
 	c->who.expires_at = expires_at;
 	principal_user(&c->who, &c->resp.u.login.user);
 	c->resp.u.login.expires_at = expires_at;
@@ -52,8 +53,8 @@ static void on_session_created(void *arg, int err, int64_t expires_at)
 	 * request may already be large. */
 	if (session_is_open(c->session)) {
 		session_set_authenticated(c->session, true);
-		/* Issues 5 and 7: the fast path for its next requests, and closed when its user is
-		 * deactivated (its session id is known from its first full check on). */
+		/* Issues 5 and 7: the fast path for its next requests, and closed when its session
+		 * is revoked or its user deactivated. */
 		session_remember(c->session, c->token_hash, &c->who);
 	}
 	kam_log(KAM_LOG_INFO, c->peer, "%s logged in", c->who.username);

@@ -28,7 +28,7 @@ static void hash_done(void *arg, int status)
 {
 	struct hash_job *j = arg;
 
-	j->done(j->c, status < 0 ? status : j->rc);
+	svc_resume(j->c, j->done, status < 0 ? status : j->rc);
 }
 
 int svc_hash_password_async(struct svc_call *c, const char *password, char *out, size_t out_len,

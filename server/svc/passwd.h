@@ -33,5 +33,8 @@ typedef void (*svc_hashed_fn)(struct svc_call *c, int rc);
  * call. On failure (KAM_EAGAIN: the hashing queue is full) done is not called. */
 int svc_hash_password_async(struct svc_call *c, const char *password, char *out, size_t out_len,
 			    svc_hashed_fn done) KAM_MUST_CHECK;
+/* svc.c: back from the thread pool, run next(c, rc) as c's principal, so the jobs it starts
+ * act for that user (issue 7's row-level security) and carry a write's request key. */
+void svc_resume(struct svc_call *c, svc_hashed_fn next, int rc);
 
 #endif

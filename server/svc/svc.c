@@ -568,6 +568,16 @@ static void run_authenticated(struct svc_call *c)
 	store_request_key(svc.st, NULL, 0);
 }
 
+void svc_resume(struct svc_call *c, svc_hashed_fn next, int rc)
+{
+	/* Not inside a store callback: nothing carries the principal's actor and key over. */
+	store_act_as(svc.st, c->who.user_id);
+	store_request_key(svc.st, keyed_write(c) ? c->req.key : NULL, c->req.key_len);
+	next(c, rc);
+	store_request_key(svc.st, NULL, 0);
+	store_act_as(svc.st, 0);
+}
+
 static void on_session_checked(void *arg, int err, const struct kam_principal *who)
 {
 	struct svc_call *c = arg;

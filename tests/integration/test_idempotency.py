@@ -15,7 +15,7 @@ import subprocess
 import threading
 
 import kamtest
-from kamtest import GM, Kam, Kamd, RawClient, TestCase, setUpModule, tearDownModule  # noqa: F401
+from kamtest import GM, PASSWORD, Kam, Kamd, RawClient, TestCase, setUpModule, tearDownModule  # noqa: F401
 
 pb = kamtest.pb
 REPLAYED = "kam: already applied (the first answer was lost); nothing changed now"
@@ -119,6 +119,18 @@ class Idempotency(TestCase):
         self.assertApplied(call(c, keyed(c, "barrier_add", new_key(), account="Idem", fields=barrier_fields(text))),
                            "barrier_add")
         self.assertEqual(barriers(text), 2)
+
+    def test_user_add_keyed_across_password_hashing(self):
+        # The password is hashed on the thread pool between the request and its write: the key
+        # must still go with the write (svc_resume), so the same add again is a replay.
+        c, key = self.raw(), new_key()
+        fields = dict(username="keyed1", role=pb.ROLE_JUNIOR, reports_to="m1", password=PASSWORD)
+        self.assertApplied(call(c, keyed(c, "user_add", key, **fields)), "user_add")
+        self.assertReplayed(call(c, keyed(c, "user_add", key, **fields)))
+        self.assertEqual(count("SELECT count(*) FROM users WHERE username = 'keyed1'"), 1)
+        self.assertEqual(count(f"SELECT count(*) FROM request_keys WHERE key = '\\x{key.hex()}'"), 1)
+        # Without the key, the same add is the conflict it is.
+        self.assertRespError(c.call("user_add", **fields), pb.ERROR_CODE_CONFLICT)
 
     def test_same_key_twice_on_unique_and_versioned_writes(self):
         c, key = self.raw(), new_key(32)

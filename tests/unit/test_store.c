@@ -93,9 +93,10 @@ static void credentials_cb(void *arg, int err, const struct store_credentials *c
 	done_cb(arg, err);
 }
 
-static void expiry_cb(void *arg, int err, int64_t expires_at)
+static void expiry_cb(void *arg, int err, int64_t session_id, int64_t expires_at)
 {
 	((struct res *)arg)->expires = expires_at;
+	((struct res *)arg)->session_id = session_id;
 	done_cb(arg, err);
 }
 
@@ -399,13 +400,14 @@ TEST(sessions)
 	ASSERT_EQ(RUN(r, store_login_lookup(st, "nobody", credentials_cb, &r)), KAM_ENOTFOUND);
 	ASSERT_EQ(RUN(r, store_session_create(st, rita, tok[0], &e, expiry_cb, &r)), 0);
 	ASSERT(r.expires >= now + ABSOLUTE_S - 2 && r.expires <= now + ABSOLUTE_S + 2);
+	sid = r.session_id;
+	ASSERT(sid > 0);
 
 	ASSERT_EQ(RUN(r, store_session_check(st, tok[0], principal_cb, &r)), 0);
 	ASSERT_EQ(r.id, rita);
 	ASSERT_STR_EQ(r.name, "rita");
 	ASSERT_EQ(r.role, KAM_ROLE_JUNIOR);
-	sid = r.session_id;
-	ASSERT(sid > 0);
+	ASSERT_EQ(r.session_id, sid);   /* the check names the session the login created */
 	ASSERT_EQ(RUN(r, store_session_check(st, tok[3], principal_cb, &r)), KAM_EUNAUTH);
 
 	/* Idle expiry. */

@@ -387,7 +387,7 @@ static void run_session_create(struct job *j, int err)
 	struct fsession *s;
 
 	if (err) {
-		cb(j->arg, err, 0);
+		cb(j->arg, err, 0, 0);
 		return;
 	}
 	audit_act(j);
@@ -395,7 +395,7 @@ static void run_session_create(struct job *j, int err)
 	s->id = (int64_t)++db.n_sessions;
 	s->user = j->n1;
 	memcpy(s->hash, j->hash, KAM_SHA256_LEN);
-	cb(j->arg, 0, EXPIRES);
+	cb(j->arg, 0, s->id, EXPIRES);
 }
 
 int store_session_create(struct store *st, int64_t user_id, const uint8_t token_hash[KAM_SHA256_LEN],
