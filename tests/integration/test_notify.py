@@ -115,6 +115,16 @@ class Revocations(TestCase):
         print(f"\nlogout: the session's 2 connections closed {took:.3f} s after kam was started")
         self.assertOpen(others)
 
+    def test_login_only_connection_closes_on_its_sessions_revocation(self):
+        # Logged in and nothing else: the login itself told kamd the session's id.
+        c = RawClient(self.d[1])
+        self.addCleanup(c.close)
+        c.login("hal")
+        sid = kamtest.ENV.psql("SELECT max(s.id) FROM sessions s JOIN users u ON u.id = s.user_id "
+                               "WHERE u.username = 'hal'")[0][0]
+        kamtest.ENV.psql(f"UPDATE sessions SET revoked_at = now() WHERE id = {sid}")
+        self.assertClosedSoon([c], time.monotonic())
+
     def test_own_logout_keeps_the_connection(self):
         """The connection that logs out is not closed by its own revocation: it may log in again."""
         c = self.hold(1, "kim")
