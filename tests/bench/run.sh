@@ -26,7 +26,7 @@
 #     --no-fsync      fsync, synchronous_commit and full_page_writes off
 #     --perf          once more, audited reads at the last client count under
 #                     perf record (kamd, kam-bench, PostgreSQL): where the CPU goes
-#     --soak S        last, one mixed run (read/update/list 70/20/10) of S seconds
+#     --soak S        one mixed run (read/update/list 70/20/10) of S seconds
 #                     at the last client count, for the flat-memory target
 #                     (600 is the issue's); kamd's RSS at its start and end
 #     --note TEXT     a line for BENCH.md (e.g. what else ran on the machine)
@@ -499,8 +499,8 @@ main() {
 	say "kamd pid $KAMD_PID on 127.0.0.1:$KAMD_PORT; PostgreSQL $(basename "$(dirname "$PGBIN")") in $TMP"
 	run_clients
 	run_paging
+	run_soak   # before the hold: 5000 connections' memory would hide any growth
 	run_hold
-	run_soak
 	write_meta
 	mkdir -p "$BUILD/bench-results"
 	python3 "$HERE/report.py" "$RES" --out "$OUT" --history "$BUILD/bench-results"
