@@ -52,19 +52,26 @@ static const char sql_get_audited[] =
  * $14 owner (NULL: any), $15 rows. Visible: all to a GM; otherwise accounts
  * whose team holds the asker or, for a manager, anyone reporting to them.
  */
-static const char sql_list[] =
-	"WITH RECURSIVE reports AS ("
-	"SELECT id FROM users WHERE reports_to = $9::bigint AND $10::smallint = 3 "
-	"UNION SELECT u.id FROM users u JOIN reports r ON u.reports_to = r.id), "
-	"aud AS (" SQL_AUDIT_INSERT(SQL_AUDIT_ACCOUNT) ") "
-	"SELECT " SQL_ACCOUNT_HEAD(SQL_ACCOUNT_TEAM) " FROM accounts a" SQL_ACCOUNT_OWNER " "
-	"WHERE a.id > $11::bigint "
-	"AND ($12::smallint IS NULL OR a.tier = $12::smallint) "
-	"AND ($13::smallint IS NULL OR a.stage = $13::smallint) "
-	"AND ($14::bigint IS NULL OR a.owner_id = $14::bigint) "
-	"AND ($10::smallint = 4 OR EXISTS (SELECT 1 FROM account_team t WHERE t.account_id = a.id "
-	"AND (t.user_id = $9::bigint OR t.user_id IN (SELECT id FROM reports)))) "
-	"ORDER BY a.id LIMIT $15::bigint";
+#define SQL_LIST(visible)                                                                   \
+	"WITH RECURSIVE reports AS ("                                                        \
+	"SELECT id FROM users WHERE reports_to = $9::bigint AND $10::smallint = 3 "         \
+	"UNION SELECT u.id FROM users u JOIN reports r ON u.reports_to = r.id), "           \
+	"aud AS (" SQL_AUDIT_INSERT(SQL_AUDIT_ACCOUNT) ") "                                  \
+	"SELECT " SQL_ACCOUNT_HEAD(SQL_ACCOUNT_TEAM) " FROM accounts a" SQL_ACCOUNT_OWNER " " \
+	"WHERE a.id > $11::bigint "                                                          \
+	"AND ($12::smallint IS NULL OR a.tier = $12::smallint) "                             \
+	"AND ($13::smallint IS NULL OR a.stage = $13::smallint) "                            \
+	"AND ($14::bigint IS NULL OR a.owner_id = $14::bigint) " visible " "                 \
+	"ORDER BY a.id LIMIT $15::bigint"
+/* Two statements, so each has a plan of its own: the GM's walks the accounts in id order;
+ * anyone else's fetches the ids on the teams of the caller and their reports first, as
+ * arrays the indexes look up (= ANY), so a rep's thirty accounts among a million cost
+ * thirty probes, not a walk through the million (which a semi-join on the account list,
+ * with its ORDER BY id LIMIT, turned into: 38 ms at 100k accounts, 3 ms now). */
+static const char sql_list_all[] = SQL_LIST("AND $10::smallint = 4");
+static const char sql_list[] = SQL_LIST(
+	"AND a.id = ANY (ARRAY(SELECT t.account_id FROM account_team t "
+	"WHERE t.user_id = ANY (ARRAY(SELECT $9::bigint UNION SELECT id FROM reports))))");
 
 /* $9 the account, $10 the expected version, then the fields. A stale version updates
  * nothing, audits nothing and returns no row. */
@@ -102,7 +109,7 @@ static const char sql_member_remove[] =
 	"aud AS (" SQL_AUDIT_INSERT(SQL_AUDIT_ACCOUNT) " FROM upd) "
 	"SELECT acc.owner_id = $10::bigint, EXISTS (SELECT 1 FROM upd) FROM acc";
 
-enum { ACCOUNT_ACCESS, ACCOUNT_ADD, ACCOUNT_GET, ACCOUNT_GET_AUDITED, ACCOUNT_LIST, ACCOUNT_UPDATE,
+enum { ACCOUNT_ACCESS, ACCOUNT_ADD, ACCOUNT_GET, ACCOUNT_GET_AUDITED, ACCOUNT_LIST, ACCOUNT_LIST_ALL, ACCOUNT_UPDATE,
        MEMBER_ADD, MEMBER_REMOVE };
 
 static const struct pg_stmt_def stmts[] = {
@@ -111,6 +118,7 @@ static const struct pg_stmt_def stmts[] = {
 	[ACCOUNT_GET] = { "account_get", sql_get, 1 },
 	[ACCOUNT_GET_AUDITED] = { "account_get_audited", sql_get_audited, SQL_AUDIT_NPARAMS + 1 },
 	[ACCOUNT_LIST] = { "account_list", sql_list, SQL_AUDIT_NPARAMS + 7 },
+	[ACCOUNT_LIST_ALL] = { "account_list_all", sql_list_all, SQL_AUDIT_NPARAMS + 7 },
 	[ACCOUNT_UPDATE] = { "account_update", sql_update, SQL_AUDIT_NPARAMS + 13 },
 	[MEMBER_ADD] = { "account_member_add", sql_member_add, SQL_AUDIT_NPARAMS + 2 },
 	[MEMBER_REMOVE] = { "account_member_remove", sql_member_remove, SQL_AUDIT_NPARAMS + 2 },
@@ -330,7 +338,7 @@ int store_account_list(struct store *st, const struct kam_principal *who, const 
 		return err;
 	job->cb.accounts = cb;
 	job->aux = limit;
-	pg_job_stmt(job, &stmts[ACCOUNT_LIST]);
+	pg_job_stmt(job, &stmts[who->role == KAM_ROLE_GM ? ACCOUNT_LIST_ALL : ACCOUNT_LIST]);
 	sql_audit_bind(job, audit);
 	pg_job_i64(job, who->user_id);
 	pg_job_i64(job, who->role);
