@@ -95,6 +95,8 @@ run_ctest() {
 	local log=$TMP/ctest.log rc=0
 	local args=(--test-dir "$BUILD_TEST" -j"$JOBS" --output-on-failure --no-tests=error)
 	[[ -n $REGEX ]] && args+=(-R "$REGEX")
+	# KAM_CTEST_VERBOSE=1: every test's output, passed or not (tests/faults/long.sh: its numbers).
+	[[ ${KAM_CTEST_VERBOSE:-0} == 1 ]] && args+=(-V)
 	ctest "${args[@]}" 2>&1 | tee "$log" || rc=$?
 	count_results "$log"
 	echo

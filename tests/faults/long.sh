@@ -21,4 +21,6 @@ kill) TESTS=kamd_kill ;;
 blackhole) TESTS=blackhole ;;
 *) echo "long.sh: KAM_FAULT_STAGE is restart, kill, blackhole or all" >&2; exit 2 ;;
 esac
+# The numbers each stage prints are the point of the long form: show them though it passes.
+export KAM_CTEST_VERBOSE=1
 exec "$ROOT/tests/run.sh" -R "integration\.test_($TESTS)\$"
