@@ -26,6 +26,7 @@ struct login_state {
 	int rehash_rc;
 };
 
+/* The user as the principal knows it: all but the manager and the creation time. */
 static void principal_user(const struct kam_principal *p, struct kam_user *u)
 {
 	*u = (struct kam_user){
@@ -35,6 +36,34 @@ static void principal_user(const struct kam_principal *p, struct kam_user *u)
 		.reports_to = "",
 		.active = true,
 	};
+}
+
+/* The answer of login and whoami carries the whole user record (manager and creation time
+ * too): the principal holds only what every request needs, so it is read here. */
+static void on_own_user(void *arg, int err, const struct kam_user *u)
+{
+	struct svc_call *c = arg;
+	bool login = c->req.op == KAM_OP_LOGIN;
+	struct kam_user *out = login ? &c->resp.u.login.user : &c->resp.u.whoami.user;
+
+	if (err < 0 && !login) {
+		svc_fail_store(c, err);
+		return;
+	}
+	/* A login whose session exists is not undone for want of the details. */
+	if (err < 0)
+		principal_user(&c->who, out);
+	else
+		*out = *u;   /* valid while this callback runs; svc_reply sends it now */
+	svc_reply(c);
+}
+
+static void reply_own_user(struct svc_call *c)
+{
+	int rc = store_user_get(svc_store(), c->who.username, on_own_user, c);
+
+	if (rc < 0)
+		on_own_user(c, rc, NULL);
 }
 
 static void on_session_created(void *arg, int err, int64_t session_id, int64_t expires_at)
@@ -47,7 +76,6 @@ static void on_session_created(void *arg, int err, int64_t session_id, int64_t e
 	}
 	c->who.session_id = session_id;
 	c->who.expires_at = expires_at;
-	principal_user(&c->who, &c->resp.u.login.user);
 	c->resp.u.login.expires_at = expires_at;
 	/* The peer proved a password: lift the pre-login frame limit now, so its next
 	 * request may already be large. */
@@ -58,7 +86,7 @@ static void on_session_created(void *arg, int err, int64_t session_id, int64_t e
 		session_remember(c->session, c->token_hash, &c->who);
 	}
 	kam_log(KAM_LOG_INFO, c->peer, "%s logged in", c->who.username);
-	svc_reply(c);
+	reply_own_user(c);
 }
 
 static void create_session(struct svc_call *c)
@@ -189,7 +217,6 @@ void svc_op_whoami(struct svc_call *c)
 {
 	if (!svc_allow(c, AZ_SESSION, KAM_REL_NONE, 0))
 		return;
-	principal_user(&c->who, &c->resp.u.whoami.user);
 	c->resp.u.whoami.expires_at = c->who.expires_at;
-	svc_reply(c);
+	reply_own_user(c);
 }

@@ -41,7 +41,9 @@ class Session(TestCase):
         cls.kamd = Kamd(env).ensure_gm().start()
         admin = Kam(env, cls.kamd)
         admin.login(GM)
-        admin.ok("user", "add", "rep1", "--role", "junior", "--password-stdin", stdin=PASSWORD + "\n")
+        admin.ok("user", "add", "boss1", "--role", "manager", "--password-stdin", stdin=PASSWORD + "\n")
+        admin.ok("user", "add", "rep1", "--role", "junior", "--reports-to", "boss1", "--password-stdin",
+                 stdin=PASSWORD + "\n")
 
     def new_kam(self, **kw):
         return Kam(kamtest.ENV, self.kamd, **kw)
@@ -64,6 +66,9 @@ class Session(TestCase):
         doc = kam.json("login", "rep1", "--password-stdin", stdin=PASSWORD + "\n")
         self.assertEqual(doc["user"]["username"], "rep1")
         self.assertEqual(doc["user"]["role"], "junior")
+        # The whole user record: manager and creation time as the user list shows them.
+        self.assertEqual(doc["user"]["reports_to"], "boss1")
+        self.assertRegex(doc["user"]["created_at"], r"^20\d\d-\d\d-\d\dT")
         self.assertRegex(doc["expires_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
     def test_wrong_password_and_unknown_user_look_alike(self):
@@ -87,7 +92,9 @@ class Session(TestCase):
         self.assertIn("rep1", r.out)
         self.assertIn("junior", r.out)
         doc = kam.json("whoami")
-        self.assertIn('"rep1"', json.dumps(doc))
+        self.assertEqual(doc["user"]["username"], "rep1")
+        self.assertEqual(doc["user"]["reports_to"], "boss1")
+        self.assertRegex(doc["user"]["created_at"], r"^20\d\d-\d\d-\d\dT")
 
     def test_not_logged_in(self):
         kam = self.new_kam()

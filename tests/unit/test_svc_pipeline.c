@@ -1512,6 +1512,7 @@ TEST(login_whoami_logout)
 	ASSERT_EQ(login(s, "mgr", PASSWORD), KAM_STATUS_OK);
 	ASSERT(s->authenticated);
 	ASSERT_STR_EQ(s->last.u.login.user.username, "mgr");
+	ASSERT_STR_EQ(s->last.u.login.user.reports_to, "gm");   /* the whole user record */
 	ASSERT_EQ(s->last.u.login.expires_at, EXPIRES);
 	/* Only the token's hash is kept, and the login is audited. */
 	ASSERT_EQ(db.n_sessions, 1);
@@ -1525,6 +1526,7 @@ TEST(login_whoami_logout)
 	ASSERT_EQ(r->op, KAM_OP_WHOAMI);
 	ASSERT_STR_EQ(r->u.whoami.user.username, "mgr");
 	ASSERT_EQ(r->u.whoami.user.role, KAM_ROLE_MANAGER);
+	ASSERT_STR_EQ(r->u.whoami.user.reports_to, "gm");
 
 	r = call(s, (struct kam_request){ .op = KAM_OP_LOGOUT });
 	ASSERT_STATUS(r, KAM_STATUS_OK);
