@@ -34,6 +34,15 @@ static void queue_push(struct store *st, struct pg_job *job)
 	st->q_tail = job;
 }
 
+/* Put first..last (linked by next) back at the front, in their order. */
+static void queue_push_front(struct store *st, struct pg_job *first, struct pg_job *last)
+{
+	last->next = st->q_head;
+	st->q_head = first;
+	if (!st->q_tail)
+		st->q_tail = last;
+}
+
 static struct pg_job *queue_pop(struct store *st)
 {
 	struct pg_job *job = st->q_head;
@@ -93,11 +102,7 @@ void pool_requeue(struct store *st, struct pg_job *list)
 		}
 		return;
 	}
-	/* Their deadlines are older than any queued job's, so the queue stays ordered by deadline. */
-	tail->next = st->q_head;
-	st->q_head = list;
-	if (!st->q_tail)
-		st->q_tail = tail;
+	queue_push_front(st, list, tail);
 	pool_kick(st);
 }
 
@@ -165,15 +170,16 @@ static void on_deadline(uv_timer_t *t)
 {
 	struct store *st = t->data;
 	uint64_t now = uv_now(st->loop);
-	struct pg_job *expired = NULL, **link = &st->q_head, *job;
+	struct pg_job *expired = NULL, **expired_tail = &expired, **link = &st->q_head, *job;
 
-	/* Take the expired jobs out first: their callbacks may queue more. */
+	/* Take the expired jobs out first, in order: their callbacks may queue more. */
 	st->q_tail = NULL;
 	while ((job = *link) != NULL) {
 		if (job->deadline <= now) {
 			*link = job->next;
-			job->next = expired;
-			expired = job;
+			job->next = NULL;
+			*expired_tail = job;
+			expired_tail = &job->next;
 		} else {
 			st->q_tail = job;
 			link = &job->next;
@@ -240,11 +246,10 @@ static size_t dispatch_round(struct store *st)
 	 * (or, if a callback closed the store meanwhile, end like the queue did). */
 	while (st->closing && sent < n)
 		pool_job_done(round[sent++], KAM_ECANCELED);
-	for (size_t k = n; k > sent; k--) {
-		round[k - 1]->next = st->q_head;
-		st->q_head = round[k - 1];
-		if (!st->q_tail)
-			st->q_tail = round[k - 1];
+	if (sent < n) {
+		for (size_t k = sent; k + 1 < n; k++)
+			round[k]->next = round[k + 1];
+		queue_push_front(st, round[sent], round[n - 1]);
 	}
 	/* Seal every connection's batch: the next round makes batches of its own. */
 	for (int i = 0; !st->closing && i < st->n_conns; i++) {
