@@ -49,6 +49,7 @@ static const struct config_key config_keys[] = {
 	{ "listen",                   set_listen,    0,                              0, 65535 },
 	{ "db",                       set_string,    FIELD(db),                      0, 0 },
 	{ "db_admin",                 set_string,    FIELD(db_admin),                0, 0 },
+	{ "db_listen",                set_string,    FIELD(db_listen),               0, 0 },
 	{ "tls_cert",                 set_string,    FIELD(tls_cert),                0, 0 },
 	{ "tls_key",                  set_string,    FIELD(tls_key),                 0, 0 },
 	/* Post-login frames: room for a full account; capped so one peer cannot pin much memory. */
@@ -458,6 +459,7 @@ void config_free(struct kamd_config *c)
 	free(c->listen_host);
 	free(c->db);
 	free(c->db_admin);
+	free(c->db_listen);
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->log_level);

@@ -16,6 +16,7 @@ struct kamd_config {
 	int listen_port;              /* default 7433 */
 	char *db;                     /* serving role conninfo (required) */
 	char *db_admin;               /* schema owner conninfo, optional */
+	char *db_listen;              /* issue 7: the revocation listener's conninfo; NULL: db */
 	char *tls_cert;               /* required */
 	char *tls_key;                /* required */
 	uint32_t max_frame;           /* post-login frame limit, default 1 MiB */

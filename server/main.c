@@ -536,6 +536,7 @@ static int serve(struct kamd *k)
 	stc.session_idle_s = c->session_idle_s;
 	stc.session_absolute_s = c->session_absolute_s;
 	stc.request_timeout_ms = (uint64_t)c->request_timeout_s * 1000;   /* issue 7 */
+	stc.listen_conninfo = c->db_listen;                                /* issue 7 */
 	r = store_open(&k->loop, &stc, &k->store);
 	if (r < 0) {
 		code = fail(EXIT_RUNTIME, "cannot open the database pool: %s", kam_strerror(r));

@@ -166,12 +166,13 @@ static void listen_flush(struct store_listen *l)
 
 /*
  * The addresses the pool resolved the conninfo's host names to (pgconn.c), so
- * that nothing here looks a name up: NULL when no name needs a lookup, "" while
- * no pool connection is up to say.
+ * that nothing here looks a name up: NULL when no name needs a lookup (also
+ * with db_listen, whose hosts store_open checked are addresses or sockets), ""
+ * while no pool connection is up to say.
  */
 static const char *listen_hostaddr(const struct store *st)
 {
-	if (st->hosts.n == 0)
+	if (st->hosts.n == 0 || st->listen_conninfo)   /* db_listen names no host to look up */
 		return NULL;
 	for (int i = 0; i < st->n_conns; i++) {
 		if (st->conns[i].state == PGC_READY)
@@ -195,7 +196,7 @@ static void listen_connect(struct store_listen *l)
 		listen_retry(l);
 		return;
 	}
-	pg_conn_params(l->st->conninfo, hostaddr, kw, val);
+	pg_conn_params(l->st->listen_conninfo ? l->st->listen_conninfo : l->st->conninfo, hostaddr, kw, val);
 	l->pg = PQconnectStartParams(kw, val, 1);
 	if (!l->pg || PQstatus(l->pg) == CONNECTION_BAD) {
 		listen_fail(l, "cannot connect", l->pg ? NULL : "out of memory");

@@ -118,6 +118,7 @@ void pool_release(struct store *st)
 	pg_hosts_free(&st->hosts);
 	free(st->conns);
 	free(st->conninfo);
+	free(st->listen_conninfo);
 	free(st);
 	if (cb)
 		cb(arg);
@@ -325,6 +326,20 @@ int store_open(uv_loop_t *loop, const struct store_config *cfg, struct store **o
 	err = pg_hosts_parse(cfg->conninfo, &st->hosts);
 	if (err)
 		goto fail;
+	if (cfg->listen_conninfo) {   /* issue 7: hosts it names must need no lookup (listen.c) */
+		struct pg_hosts lh;
+
+		err = pg_hosts_parse(cfg->listen_conninfo, &lh);
+		if (!err && lh.n > 0) {
+			log_error("db: db_listen must name its hosts by address or socket path, not by name");
+			err = KAM_EINVAL;
+		}
+		pg_hosts_free(&lh);
+		if (!err && !(st->listen_conninfo = strdup(cfg->listen_conninfo)))
+			err = KAM_ENOMEM;
+		if (err)
+			goto fail;
+	}
 	/* Nothing below can fail: handles exist only once the store will be closed properly. */
 	st->loop = loop;
 	st->n_conns = cfg->pool_size;
@@ -349,6 +364,7 @@ fail:
 	pg_hosts_free(&st->hosts);
 	free(st->conns);
 	free(st->conninfo);
+	free(st->listen_conninfo);
 	free(st);
 	return err;
 }

@@ -17,6 +17,7 @@
 struct store {
 	uv_loop_t *loop;
 	char *conninfo;
+	char *listen_conninfo;            /* issue 7: the revocation listener's own; NULL: conninfo */
 	struct pg_hosts hosts;
 	int session_idle_s;
 	int session_absolute_s;

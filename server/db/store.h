@@ -36,6 +36,8 @@ struct store_config {
 	int session_idle_s;          /* idle expiry of sessions */
 	int session_absolute_s;      /* absolute expiry of sessions */
 	uint64_t request_timeout_ms; /* issue 7: a job's wait for a connection and for its answer (0: 5 s) */
+	const char *listen_conninfo; /* issue 7: the revocation listener's (NULL: conninfo); its hosts
+	                              * must be addresses or socket paths, since nothing looks them up */
 };
 
 /* -- faults and scale-out (issue 7) -- */
