@@ -69,6 +69,7 @@ union store_cb {
 	/* -- audit and churn (issue 4) -- */
 	store_entries_cb entries;
 	store_heads_cb heads;
+	store_heads_at_cb heads_at;
 	store_chain_cb chain;
 	store_watch_cb watch;
 	store_alerts_cb alerts;

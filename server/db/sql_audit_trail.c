@@ -52,9 +52,12 @@ enum { CH_PART, CH_SEQ, CH_ID, CH_AT, CH_USER, CH_NAME, CH_ROLE, CH_ACTION, CH_A
        CH_DETAIL, CH_HASH, CH_NCOLS };
 
 /* $1 partitions, $2 sequence numbers (array literals): the hash of each of those entries, NULL if gone. */
+/* With the heads now, in the same statement, so both come from one snapshot: a chain
+ * rewritten between two reads could otherwise pass the check and get its heads signed. */
 static const char sql_hashes_at[] =
-	"SELECT p.part, coalesce(encode(l.hash, 'hex'), '') FROM unnest($1::smallint[], $2::bigint[]) AS p(part, seq) "
-	"LEFT JOIN audit_log l ON l.part = p.part AND l.seq = p.seq ORDER BY p.part";
+	"SELECT h.part, h.seq, encode(h.hash, 'hex'), coalesce(encode(l.hash, 'hex'), '') "
+	"FROM kam_audit_heads() h JOIN unnest($1::smallint[], $2::bigint[]) AS p(part, seq) ON p.part = h.part "
+	"LEFT JOIN audit_log l ON l.part = p.part AND l.seq = p.seq ORDER BY h.part";
 
 static const char sql_admit[] =
 	"SELECT verdict, reads, coalesce(extract(epoch FROM flagged_at)::bigint, 0) "
@@ -168,16 +171,12 @@ static int hash_col(const PGresult *r, int row, int col, uint8_t out[KAM_SHA256_
 	return kam_hex_decode(pg_get_str(r, row, col), out, KAM_SHA256_LEN) == 0 ? 0 : KAM_EINTERNAL;
 }
 
-static void heads_done(struct pg_job *job, int err)
+/* The heads from the first three columns of statement 0's rows: one per partition, in order. */
+static int heads_rows(struct pg_job *job, int ncols, struct audit_head heads[AUDIT_PARTS])
 {
 	const PGresult *r = pg_job_result(job, 0);
-	struct audit_head heads[AUDIT_PARTS];
-	int n = 0;
+	int n = pg_job_rows(job, 0, ncols), err = n < 0 ? n : n != AUDIT_PARTS ? KAM_EINTERNAL : 0;
 
-	if (!err) {
-		n = pg_job_rows(job, 0, 3);
-		err = n < 0 ? n : n != AUDIT_PARTS ? KAM_EINTERNAL : 0;
-	}
 	for (int i = 0; !err && i < n; i++) {
 		if (pg_get_i64(r, i, 0) != i)
 			err = KAM_EINTERNAL;
@@ -185,6 +184,15 @@ static void heads_done(struct pg_job *job, int err)
 		if (!err)
 			err = hash_col(r, i, 2, heads[i].hash);
 	}
+	return err;
+}
+
+static void heads_done(struct pg_job *job, int err)
+{
+	struct audit_head heads[AUDIT_PARTS];
+
+	if (!err)
+		err = heads_rows(job, 3, heads);
 	job->cb.heads(job->arg, err, err ? NULL : heads);
 }
 
@@ -206,26 +214,23 @@ int store_audit_heads(struct store *st, store_heads_cb cb, void *arg)
 static void hashes_at_done(struct pg_job *job, int err)
 {
 	const PGresult *r = pg_job_result(job, 0);
-	struct audit_head *at = (struct audit_head *)(uintptr_t)job->aux;
-	int n = 0;
+	struct audit_head *at = (struct audit_head *)(uintptr_t)job->aux, heads[AUDIT_PARTS];
 
-	if (!err) {
-		n = pg_job_rows(job, 0, 2);
-		err = n < 0 ? n : n != AUDIT_PARTS ? KAM_EINTERNAL : 0;
-	}
+	if (!err)
+		err = heads_rows(job, 4, heads);
 	/* A missing entry reads as seq -1; one with a hash that is not 32 bytes as a zero hash. */
-	for (int i = 0; !err && i < n; i++) {
-		if (!*pg_get_str(r, i, 1)) {
+	for (int i = 0; !err && i < AUDIT_PARTS; i++) {
+		if (!*pg_get_str(r, i, 3)) {
 			at[i].seq = at[i].seq == 0 ? 0 : -1;
 			continue;
 		}
-		if (hash_col(r, i, 1, at[i].hash) != 0)
+		if (hash_col(r, i, 3, at[i].hash) != 0)
 			memset(at[i].hash, 0, sizeof(at[i].hash));
 	}
-	job->cb.heads(job->arg, err, err ? NULL : at);
+	job->cb.heads_at(job->arg, err, err ? NULL : heads, err ? NULL : at);
 }
 
-int store_audit_hashes_at(struct store *st, const struct audit_head at[AUDIT_PARTS], store_heads_cb cb, void *arg)
+int store_audit_heads_at(struct store *st, const struct audit_head at[AUDIT_PARTS], store_heads_at_cb cb, void *arg)
 {
 	struct audit_head *copy;
 	struct pg_job *job;
@@ -253,7 +258,7 @@ int store_audit_hashes_at(struct store *st, const struct audit_head at[AUDIT_PAR
 	for (int p = 0; p < AUDIT_PARTS; p++)
 		if (copy[p].seq == 0)
 			audit_chain_genesis((uint32_t)p, copy[p].hash);
-	job->cb.heads = cb;
+	job->cb.heads_at = cb;
 	job->aux = (int64_t)(uintptr_t)copy;
 	pg_job_stmt(job, &stmts[TRAIL_HASHES_AT]);
 	pg_job_text(job, parts);

@@ -379,6 +379,8 @@ struct store_handover_result {
 
 typedef void (*store_entries_cb)(void *arg, int err, const struct kam_audit_entry *e, size_t n, int64_t next_before_id);
 typedef void (*store_heads_cb)(void *arg, int err, const struct audit_head heads[AUDIT_PARTS]);
+typedef void (*store_heads_at_cb)(void *arg, int err, const struct audit_head heads[AUDIT_PARTS],
+				  const struct audit_head at[AUDIT_PARTS]);
 typedef void (*store_chain_cb)(void *arg, int err, const struct audit_chain_row *rows, size_t n);
 typedef void (*store_watch_cb)(void *arg, int err, const struct store_watch *w);
 typedef void (*store_alerts_cb)(void *arg, int err, const struct kam_alert *alerts, size_t n);
@@ -396,10 +398,11 @@ int store_audit_log(struct store *st, const struct kam_principal *who, const str
 		    const struct audit_entry *audit, store_entries_cb cb, void *arg) KAM_MUST_CHECK;
 /* The chain heads (partition 0..AUDIT_PARTS-1). */
 int store_audit_heads(struct store *st, store_heads_cb cb, void *arg) KAM_MUST_CHECK;
-/* The hash of the entry at each (partition, at[p].seq): at[p] with the hash, seq -1 when that
- * entry is gone; seq 0 answers the partition's genesis. For checkpoint continuity. */
-int store_audit_hashes_at(struct store *st, const struct audit_head at[AUDIT_PARTS], store_heads_cb cb,
-			  void *arg) KAM_MUST_CHECK;
+/* The heads now and, from the same snapshot, the hash of the entry at each (partition,
+ * at[p].seq): at[p] with the hash, seq -1 when that entry is gone; seq 0 answers the
+ * partition's genesis. For checkpoint continuity: the heads signed are the ones checked. */
+int store_audit_heads_at(struct store *st, const struct audit_head at[AUDIT_PARTS], store_heads_at_cb cb,
+			 void *arg) KAM_MUST_CHECK;
 /* Up to limit chain rows after (part, seq), in (part, seq) order. */
 int store_audit_chain(struct store *st, uint32_t after_part, int64_t after_seq, uint32_t limit,
 		      store_chain_cb cb, void *arg) KAM_MUST_CHECK;

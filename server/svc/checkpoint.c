@@ -188,12 +188,14 @@ static void write_round(void)
  * the same hash. If not, the chain was cut or rewritten since: say so loudly and keep the
  * old checkpoint as the one verify compares with, rather than bless what is there now.
  */
-static void on_continuity(void *arg, int err, const struct audit_head at[AUDIT_PARTS])
+static void on_continuity(void *arg, int err, const struct audit_head heads[AUDIT_PARTS],
+			  const struct audit_head at[AUDIT_PARTS])
 {
 	if (err < 0) {
 		round_over(err);
 		return;
 	}
+	memcpy(heads_now, heads, sizeof(heads_now));   /* read with at[], in one snapshot */
 	for (int p = 0; p < AUDIT_PARTS; p++) {
 		if (at[p].seq >= 0 && kam_memcmp_ct(at[p].hash, cp.latest.heads[p].hash, KAM_SHA256_LEN) == 0)
 			continue;
@@ -212,20 +214,15 @@ static void on_continuity(void *arg, int err, const struct audit_head at[AUDIT_P
 	write_round();
 }
 
+/* The first checkpoint: nothing to extend. */
 static void on_heads(void *arg, int err, const struct audit_head heads[AUDIT_PARTS])
 {
-	int rc = err;
-
-	if (rc == 0) {
-		memcpy(heads_now, heads, sizeof(heads_now));
-		if (!cp.have_latest) {
-			write_round();
-			return;
-		}
-		rc = store_audit_hashes_at(svc_store(), cp.latest.heads, on_continuity, NULL);
+	if (err < 0) {
+		round_over(err);
+		return;
 	}
-	if (rc < 0)
-		round_over(rc);
+	memcpy(heads_now, heads, sizeof(heads_now));
+	write_round();
 }
 
 static void start_round(bool final)
@@ -239,7 +236,9 @@ static void start_round(bool final)
 	}
 	cp.busy = true;
 	final_round = final;
-	rc = store_audit_heads(svc_store(), on_heads, NULL);
+	/* Later ones: the heads and the continuity check in one statement, so one snapshot. */
+	rc = cp.have_latest ? store_audit_heads_at(svc_store(), cp.latest.heads, on_continuity, NULL)
+			    : store_audit_heads(svc_store(), on_heads, NULL);
 	if (rc < 0)
 		round_over(rc);
 }

@@ -1133,7 +1133,7 @@ int store_audit_log(struct store *st, const struct kam_principal *who, const str
 
 /* What the pipeline tests do not reach answers "unavailable". */
 int store_audit_heads(struct store *st, store_heads_cb cb, void *arg) { return KAM_EUNAVAIL; }
-int store_audit_hashes_at(struct store *st, const struct audit_head at[AUDIT_PARTS], store_heads_cb cb, void *arg)
+int store_audit_heads_at(struct store *st, const struct audit_head at[AUDIT_PARTS], store_heads_at_cb cb, void *arg)
 {
 	return KAM_EUNAVAIL;
 }
