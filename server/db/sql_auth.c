@@ -46,15 +46,17 @@ static const char sql_gate[] =
 	"(SELECT locked_until FROM login_locks WHERE username = $1::text) AS locked_until, "
 	"(SELECT count(*) FROM login_failures WHERE username = $1::text AND at > now() - interval '1 hour') AS hour_n, "
 	"(SELECT min(at) FROM login_failures WHERE username = $1::text AND at > now() - interval '1 hour') AS hour_first, "
-	"(SELECT count(*) FROM login_failures WHERE addr = $2::text AND at > now() - interval '1 minute') AS min_n, "
-	"(SELECT min(at) FROM login_failures WHERE addr = $2::text AND at > now() - interval '1 minute') AS min_first), "
+	"(SELECT count(*) FROM login_failures WHERE addr = $2::text AND NOT pending "
+	"AND at > now() - interval '1 minute') AS min_n, "
+	"(SELECT min(at) FROM login_failures WHERE addr = $2::text AND NOT pending "
+	"AND at > now() - interval '1 minute') AS min_first), "
 	"dec AS (SELECT "
 	"CASE WHEN locked_until > now() THEN 1 WHEN hour_n >= $4::integer THEN 2 "
 	"WHEN min_n >= $5::integer THEN 3 ELSE 0 END AS refused, "
 	"CASE WHEN locked_until > now() THEN locked_until "
 	"WHEN hour_n >= $4::integer THEN hour_first + interval '1 hour' "
 	"WHEN min_n >= $5::integer THEN min_first + interval '1 minute' END AS until FROM st), "
-	"res AS (INSERT INTO login_failures (username, addr) SELECT $1::text, $2::text FROM dec "
+	"res AS (INSERT INTO login_failures (username, addr, pending) SELECT $1::text, $2::text, true FROM dec "
 	"WHERE refused = 0 RETURNING id), "
 	"cnt AS (INSERT INTO login_locks AS l (username, failures, locked_until) "
 	"SELECT $1::text, 1, CASE WHEN 1 >= $3::integer THEN now() + " GATE_BACKOFF("1") " END "
@@ -69,13 +71,15 @@ static const char sql_gate[] =
 #define SQL_GATE_NCOLS 9
 
 /*
- * A wrong password: its reserved row stays as the failure; from the threshold on
- * the name waits, measured from now. Audited ($1..$8, always), and every failure
- * after which the name or the address is locked writes a login.lockout row too,
- * with the same who and where. $9 name, $10 address, $11..$15 the limits.
+ * A wrong password: its reserved row ($16) becomes the failure (no longer pending, so
+ * its address counts it); from the threshold on the name waits, measured from now.
+ * Audited ($1..$8, always), and every failure after which the name or the address is
+ * locked writes a login.lockout row too, with the same who and where. $9 name, $10
+ * address, $11..$15 the limits.
  */
 static const char sql_fail[] =
-	"WITH upd AS (UPDATE login_locks SET "
+	"WITH fail AS (UPDATE login_failures SET pending = false WHERE id = $16::bigint), "
+	"upd AS (UPDATE login_locks SET "
 	"locked_until = CASE WHEN failures >= $11::integer THEN now() + " FAIL_BACKOFF("failures")
 	" ELSE locked_until END, updated_at = now() "
 	"WHERE username = $9::text RETURNING failures, locked_until), "
@@ -83,7 +87,7 @@ static const char sql_fail[] =
 	"hour AS (SELECT count(*) AS n FROM login_failures WHERE username = $9::text "
 	"AND at > now() - interval '1 hour'), "
 	"minute AS (SELECT count(*) AS n FROM login_failures WHERE addr = $10::text "
-	"AND at > now() - interval '1 minute'), "
+	"AND (NOT pending OR id = $16::bigint) AND at > now() - interval '1 minute'), "
 	"lockout AS (INSERT INTO audit_log (user_id, username, role, action, result, client_addr, detail) "
 	"SELECT NULLIF($1::bigint, 0), $2::text, $3::smallint, 'login.lockout', 'denied', $6::text, l.d "
 	"FROM (SELECT jsonb_build_object('reason', 'consecutive failures', 'failures', failures, "
@@ -146,7 +150,7 @@ enum { GATE_LOCK, GATE, FAIL, PASS, RELEASE, TARGET, UNLOCK, PASSWD };
 static const struct pg_stmt_def stmts[] = {
 	[GATE_LOCK] = { "auth_gate_lock", sql_gate_lock, 2 },
 	[GATE] = { "auth_gate", sql_gate, 7 },
-	[FAIL] = { "auth_fail", sql_fail, SQL_AUDIT_NPARAMS + 7 },
+	[FAIL] = { "auth_fail", sql_fail, SQL_AUDIT_NPARAMS + 8 },
 	[PASS] = { "auth_pass", sql_pass, 2 },
 	[RELEASE] = { "auth_release", sql_release, SQL_AUDIT_NPARAMS + 2 },
 	[TARGET] = { "auth_target", sql_target, 2 },
@@ -236,8 +240,8 @@ static void lock_done(struct pg_job *job, int err)
 	job->cb.lock(job->arg, err, n > 0 ? (int)pg_get_i64(r, 0, 0) : 0, n > 0 ? pg_get_i64(r, 0, 1) : 0);
 }
 
-int store_login_fail(struct store *st, const char *username, const char *addr, const struct store_throttle *lim,
-		     const struct audit_entry *audit, store_lock_cb cb, void *arg)
+int store_login_fail(struct store *st, int64_t reservation, const char *username, const char *addr,
+		     const struct store_throttle *lim, const struct audit_entry *audit, store_lock_cb cb, void *arg)
 {
 	struct pg_job *job;
 	int err;
@@ -253,6 +257,7 @@ int store_login_fail(struct store *st, const char *username, const char *addr, c
 	pg_job_text(job, username);
 	pg_job_text(job, addr);
 	bind_limits(job, lim);
+	pg_job_i64(job, reservation);
 	return pool_submit(job);
 }
 

@@ -305,8 +305,9 @@ int store_login_gate(struct store *st, const char *username, const char *addr, c
 		     store_gate_cb cb, void *arg) KAM_MUST_CHECK;
 /* The password was wrong: lock the name per the limits; audit is the failed attempt, and a
  * login.lockout row joins it when the name or the address ends up locked. */
-int store_login_fail(struct store *st, const char *username, const char *addr, const struct store_throttle *lim,
-		     const struct audit_entry *audit, store_lock_cb cb, void *arg) KAM_MUST_CHECK;
+int store_login_fail(struct store *st, int64_t reservation, const char *username, const char *addr,
+		     const struct store_throttle *lim, const struct audit_entry *audit, store_lock_cb cb,
+		     void *arg) KAM_MUST_CHECK;
 /* The password was right: the reservation and the name's consecutive failures go. */
 int store_login_pass(struct store *st, int64_t reservation, const char *username, store_done_cb cb,
 		     void *arg) KAM_MUST_CHECK;

@@ -225,7 +225,7 @@ static void verify_done(void *arg, int status)
 	}
 	reason = pc->known ? "wrong password" : "unknown user";
 	kam_log(KAM_LOG_INFO, c->peer, "%s as %s failed: %s", kam_op_str(c->req.op), pc->username, reason);
-	rc = store_login_fail(svc_store(), pc->username, session_addr(c->session), &lim,
+	rc = store_login_fail(svc_store(), pc->reservation, pc->username, session_addr(c->session), &lim,
 			      attempt_audit(c, pc, json_pack("{s:s, s:i}", "reason", reason, "failures", pc->failures)),
 			      on_failure_recorded, c);
 	if (rc < 0)

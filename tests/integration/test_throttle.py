@@ -122,6 +122,35 @@ class Throttle(TestCase):
                                 "AND detail->>'reason' LIKE 'failures from the address%'")
         self.assertIn(["127.0.1.6"], rows)
 
+    def test_right_logins_in_flight_are_not_failures_of_the_address(self):
+        # An office behind one address: twelve people log in at the same moment, four times
+        # the per-address limit of 3 failures a minute. A check in flight is reserved as a
+        # failure of its name (so parallel guesses cannot pass the name's limits), but not of
+        # its address: every right password gets in.
+        # Real hashing costs keep the checks in flight together (twelve checks on four hashing
+        # threads take a few hundred milliseconds), as they are in an office at nine.
+        office = Kamd(kamtest.ENV, name="kamd-office",
+                      extra={"login_failures_per_minute": "3", "argon2_memory_kib": "65536",
+                             "argon2_iterations": "2"}).start()
+        self.addCleanup(office.stop)
+        people = [f"office{i}" for i in range(12)]   # kamd checks one name's logins one at a time
+        add_users(self.gm, *(f"{p} junior boss" for p in people))
+        src = "127.0.1.9"
+        clients = [RawClient(office, source=src) for _ in people]
+        try:
+            for c, p in zip(clients, people):
+                c.send(c.request("login", username=p, password=PASSWORD))
+            resps = [c.recv_response() for c in clients]
+        finally:
+            for c in clients:
+                c.close()
+        for r in resps:
+            self.assertRespOk(r)
+        # Failures still count: three wrong ones from that address, then it is refused.
+        for user in ("ip1", "ip2", "ip3"):
+            self.assertWrong(self.login(office, user, WRONG, src))
+        self.assertRefused(self.login(office, "cli1", PASSWORD, src), "from your address")
+
     def test_concurrent_attempts_cannot_pass_the_limit(self):
         # Twenty-one wrong passwords at once, each on its own connection and address, through
         # three instances (one kamd runs the checks of a name one at a time; instances race

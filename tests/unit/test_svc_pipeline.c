@@ -809,8 +809,8 @@ static void run_login_fail(struct job *j, int err)
 	((store_lock_cb)j->cb)(j->arg, err, *failures, *locked ? EXPIRES : 0);
 }
 
-int store_login_fail(struct store *st, const char *username, const char *addr, const struct store_throttle *lim,
-		     const struct audit_entry *audit, store_lock_cb cb, void *arg)
+int store_login_fail(struct store *st, int64_t reservation, const char *username, const char *addr,
+		     const struct store_throttle *lim, const struct audit_entry *audit, store_lock_cb cb, void *arg)
 {
 	snprintf(job_new(run_login_fail, (fnptr)cb, arg, audit)->s1, KAM_MAX_NAME + 1, "%s", username);
 	return 0;
