@@ -121,6 +121,11 @@ COMMANDS = {
     "review ACCOUNT: support balances": lambda f, a, role, rel, tag: ["--json", "review", a],
     "review --team": lambda f, a, role, rel, tag: ["review", "--team"] + {
         "owner": [], "manages member": [f"r_{role.lower()}"], "none": ["o"]}[rel],
+    # -- audit and churn (issue 4): the reads of the trail, and the bulk export --
+    "audit log": lambda f, a, role, rel, tag: ["audit", "log"],
+    "audit verify": lambda f, a, role, rel, tag: ["audit", "verify"],
+    "audit alerts": lambda f, a, role, rel, tag: ["audit", "alerts"],
+    "export": lambda f, a, role, rel, tag: ["export", "--format", "csv"],
 }
 # Operations that change the database when allowed.
 WRITES = {op for op in COMMANDS if re.search(r"\b(add|set|assign|unassign|clear|advance|close)\b", op)}
