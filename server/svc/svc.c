@@ -558,24 +558,29 @@ static void run_handler(struct svc_call *c)
 }
 
 /* The handler, as c->who: what its jobs carry for that principal goes to the store first. */
-static void run_authenticated(struct svc_call *c)
+/*
+ * What the jobs started from here on carry for c's principal (issue 7): its user, for
+ * row-level security, and a write's request key (a key on a read means nothing). c may
+ * be gone once the handler returns: the key is the store's only until principal_end.
+ */
+static void principal_begin(const struct svc_call *c)
 {
-	store_act_as(svc.st, c->who.user_id);   /* issue 7: row-level security for this request's jobs */
-	/* Issue 7: a write's key goes with its act (a key on a read means nothing). c may be
-	 * gone once the handler returns: the key is the store's only until then. */
+	store_act_as(svc.st, c->who.user_id);
 	store_request_key(svc.st, keyed_write(c) ? c->req.key : NULL, c->req.key_len);
-	run_handler(c);
+}
+
+/* Outside a store callback nothing restores them: forget them. */
+static void principal_end(void)
+{
 	store_request_key(svc.st, NULL, 0);
+	store_act_as(svc.st, 0);
 }
 
 void svc_resume(struct svc_call *c, svc_hashed_fn next, int rc)
 {
-	/* Not inside a store callback: nothing carries the principal's actor and key over. */
-	store_act_as(svc.st, c->who.user_id);
-	store_request_key(svc.st, keyed_write(c) ? c->req.key : NULL, c->req.key_len);
+	principal_begin(c);
 	next(c, rc);
-	store_request_key(svc.st, NULL, 0);
-	store_act_as(svc.st, 0);
+	principal_end();
 }
 
 static void on_session_checked(void *arg, int err, const struct kam_principal *who)
@@ -596,7 +601,9 @@ static void on_session_checked(void *arg, int err, const struct kam_principal *w
 		session_set_authenticated(c->session, true);
 		session_remember(c->session, c->token_hash, &c->who);   /* issue 5: the fast path */
 	}
-	run_authenticated(c);
+	principal_begin(c);
+	run_handler(c);
+	principal_end();
 }
 
 static void authenticate(struct svc_call *c)
@@ -612,10 +619,10 @@ static void authenticate(struct svc_call *c)
 	/* Issue 5: checked in full before on this connection: check again inside the first job. */
 	if (fast_auth[c->req.op] && session_recall(c->session, c->token_hash, &c->who)) {
 		store_session_guard(svc.st, c->token_hash, &c->who);
-		run_authenticated(c);
-		/* Not inside a store callback: nothing restores these for us. */
+		principal_begin(c);
+		run_handler(c);
 		store_guard_clear(svc.st);
-		store_act_as(svc.st, 0);
+		principal_end();
 		return;
 	}
 	rc = store_session_check(svc.st, c->token_hash, on_session_checked, c);
